@@ -1,0 +1,1 @@
+"""Benchmarks of liverecord: see benchmarks/README.md (one command per figure)."""

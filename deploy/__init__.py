@@ -1,0 +1,1 @@
+"""Deployment helpers (nginx-rtmp ingest config, process management). Plain Python, no Django import."""

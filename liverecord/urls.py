@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from recordings import hooks, views
+
+api_v1 = [
+    path("", include("templates_app.api.urls")),
+    path("", include("rules.api.urls")),
+    path("", include("recordings.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("hooks/nginx-rtmp/", hooks.nginx_rtmp_hook, name="hook-nginx-rtmp"),
+    path("hooks/srs/", hooks.srs_hook, name="hook-srs"),
+    path("files/dl/<str:token>/<str:filename>", views.file_download, name="file-download"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class SessionStatus(models.TextChoices):
+    LIVE = "live", "live"
+    ENDED = "ended", "ended"
+
+
+class TaskKind(models.TextChoices):
+    RULE = "rule", "rule"
+    SCHEDULED = "scheduled", "scheduled"
+    HIGHLIGHT = "highlight", "highlight"
+
+
+class TaskStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "scheduled"
+    WAITING = "waiting", "waiting for the stream"
+    RECORDING = "recording", "recording"
+    STOPPING = "stopping", "stopping"
+    FINISHED = "finished", "finished"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+
+
+FINAL_TASK_STATUSES = (TaskStatus.FINISHED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
+
+class FileStatus(models.TextChoices):
+    PACKAGING = "packaging", "packaging"
+    UPLOADING = "uploading", "uploading"
+    STORED = "stored", "stored"
+    BACKUP = "backup", "held in backup, retrying"
+    FAILED = "failed", "failed"
+    EXPIRED = "expired", "expired"
+
+
+class RecorderStatus(models.TextChoices):
+    PENDING = "pending", "queued"
+    RUNNING = "running", "running"
+    DONE = "done", "done"
+    FAILED = "failed", "failed"
+
+
+class CallbackEvent(models.IntegerChoices):
+    PUSH_ENDED = 0, "push ended"
+    PUSH_STARTED = 1, "push started"
+    FILE_STORED = 100, "file stored"
+    FILE_BACKUP = 101, "file held in backup"
+    TASK_STATUS = 332, "record task status"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "pending"
+    DELIVERED = "delivered", "delivered"
+    FAILED = "failed", "failed"

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from deploy import nginx_rtmp
+
+
+class Command(BaseCommand):
+    help = "Run nginx-rtmp in the foreground with a generated config whose hooks call this service (Procfile)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--web", default=f"http://127.0.0.1:{settings.LIVEREC_WEB_PORT}", help="this service's URL")
+        parser.add_argument("--print", action="store_true", help="print the config instead of running nginx")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        port = settings.LIVEREC_RTMP_PORT
+        hook = f"{options['web']}/hooks/nginx-rtmp/?token={settings.LIVEREC_HOOK_TOKEN}&ingest=127.0.0.1:{port}"
+        argv = ["--prefix", str(settings.VAR_DIR / "nginx"), "--rtmp-port", str(port), "--hook-url", hook]
+        for app_name in settings.LIVEREC_RTMP_APPS:
+            argv += ["--app", app_name]
+        if options["print"]:
+            argv.append("--print")
+        nginx_rtmp.main(argv)

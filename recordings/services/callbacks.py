@@ -1,0 +1,215 @@
+"""Callbacks to the user (SPEC.md "Callbacks"): enqueue an event, make one signed attempt, log it, retry later."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from liverecord.models import App
+from recordings.choices import CallbackEvent, DeliveryStatus
+from recordings.models import CallbackAttempt, CallbackDelivery, PublishSession, RecordFile, RecordTask
+from rules.models import Domain
+from rules.selectors import domain_for_host
+from rules.validators import private_address_reason
+from workers.callbacks import DeliveryAttempt, backoff_delays, deliver, sign_body
+
+
+def _unix(moment: datetime | None) -> int:
+    return int(moment.timestamp()) if moment else 0
+
+
+def callback_enqueue(
+    *,
+    app: App,
+    domain: Domain | None,
+    event_type: int,
+    where: tuple[str, str, str],
+    fields: dict[str, Any],
+    file: RecordFile | None = None,
+    task: RecordTask | None = None,
+) -> CallbackDelivery | None:
+    """Queue an event for the domain's callback URL (none set: nothing to send)."""
+    if domain is None or not domain.callback_url:
+        return None
+    domain_name, app_name, stream_name = where
+    delivery = CallbackDelivery(
+        app=app, domain=domain, event_type=event_type, url=domain.callback_url, file=file, task=task
+    )
+    delivery.body = {
+        "event_type": event_type,
+        "event_id": delivery.event_id,
+        "appid": app.pk,
+        "app": domain_name,
+        "appname": app_name,
+        "stream_id": stream_name,
+        "channel_id": stream_name,
+        **fields,
+    }
+    delivery.next_attempt_at = timezone.now()
+    delivery.save()
+    _dispatch(delivery.pk)
+    return delivery
+
+
+def _dispatch(delivery_id: int, countdown: float = 0.0) -> None:
+    from workers.tasks import deliver_callback
+
+    transaction.on_commit(lambda: deliver_callback.apply_async((delivery_id,), countdown=countdown))
+
+
+def callback_attempt(*, delivery_id: int) -> float | None:
+    """One signed attempt, logged. Returns the delay before the next attempt, or None when done (or gone)."""
+    delivery = CallbackDelivery.objects.select_related("domain").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        return None
+    key = delivery.domain.callback_key if delivery.domain is not None else ""
+    raw, headers = sign_body(delivery.body, key=key or "", appid=delivery.app_id, now=int(time.time()))
+    refused = None if settings.LIVEREC_ALLOW_PRIVATE_CALLBACKS else private_address_reason(delivery.url)
+    if refused:
+        result = DeliveryAttempt(
+            status_code=None, ok=False, error=f"refused: {refused}", duration_ms=0, response_excerpt=""
+        )
+    else:
+        result = deliver(delivery.url, raw, headers, timeout=float(settings.LIVEREC_CALLBACK_TIMEOUT))
+    now = timezone.now()
+    delays = list(settings.LIVEREC_CALLBACK_RETRY_DELAYS) or backoff_delays(
+        attempts=settings.LIVEREC_CALLBACK_ATTEMPTS - 1, first=60, factor=2.5, cap=1800
+    )
+    with transaction.atomic():
+        delivery = CallbackDelivery.objects.select_for_update().get(pk=delivery_id)
+        CallbackAttempt.objects.create(
+            delivery=delivery,
+            status_code=result.status_code,
+            ok=result.ok,
+            error=result.error[:500],
+            duration_ms=result.duration_ms,
+            response_excerpt=result.response_excerpt[:500],
+        )
+        delivery.attempts += 1
+        if result.ok:
+            delivery.status, delivery.delivered_at, delivery.next_attempt_at = DeliveryStatus.DELIVERED, now, None
+            delay = None
+        elif delivery.attempts > len(delays):
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+            delay = None
+        else:
+            delay = delays[delivery.attempts - 1]
+            delivery.next_attempt_at = now + timedelta(seconds=delay)
+        delivery.last_error = (result.error or (f"HTTP {result.status_code}" if not result.ok else ""))[:500]
+        delivery.save()
+    return delay
+
+
+def callback_redeliver(*, delivery: CallbackDelivery) -> CallbackDelivery:
+    """Send a delivery again (admin action, API): back to pending with a fresh budget of attempts."""
+    delivery.status, delivery.attempts, delivery.next_attempt_at = DeliveryStatus.PENDING, 0, timezone.now()
+    delivery.save(update_fields=["status", "attempts", "next_attempt_at", "updated"])
+    _dispatch(delivery.pk)
+    return delivery
+
+
+def callbacks_resend_due(*, now: datetime | None = None) -> int:
+    """Beat: re-dispatch pending deliveries whose retry is overdue (a retry message lost in a restart)."""
+    now = now or timezone.now()
+    due = list(
+        CallbackDelivery.objects.filter(
+            status=DeliveryStatus.PENDING, next_attempt_at__lte=now - timedelta(seconds=60)
+        ).values_list("pk", flat=True)[:500]
+    )
+    for delivery_id in due:
+        _dispatch(delivery_id)
+    return len(due)
+
+
+# Events
+
+
+def _stream(session: PublishSession | RecordTask | RecordFile) -> tuple[str, str, str]:
+    domain = session.domain_name if isinstance(session, PublishSession) else session.domain
+    return domain, session.app_name, session.stream_name
+
+
+def notify_push_started(*, session: PublishSession) -> None:
+    callback_enqueue(
+        app=session.app,
+        domain=session.domain,
+        event_type=CallbackEvent.PUSH_STARTED,
+        where=_stream(session),
+        fields={
+            "event_time": _unix(session.started_at),
+            "sequence": session.public_id,
+            "user_ip": session.client_addr,
+            "stream_param": session.stream_param,
+        },
+    )
+
+
+def notify_push_ended(*, session: PublishSession) -> None:
+    duration_ms = int((session.ended_at - session.started_at).total_seconds() * 1000) if session.ended_at else 0
+    callback_enqueue(
+        app=session.app,
+        domain=session.domain,
+        event_type=CallbackEvent.PUSH_ENDED,
+        where=_stream(session),
+        fields={
+            "event_time": _unix(session.ended_at),
+            "sequence": session.public_id,
+            "push_duration": duration_ms,
+            "errcode": 0,
+            "errmsg": session.end_reason,
+        },
+    )
+
+
+def notify_file(*, file: RecordFile, video_url: str, error: str = "", next_retry: datetime | None = None) -> None:
+    """100 when a file is stored; 101 (with ``error`` and ``next_retry``) when it goes to the backup spool."""
+    session = file.session
+    domain = session.domain if session is not None else domain_for_host(host=file.domain)
+    fields: dict[str, Any] = {
+        "file_id": file.public_id,
+        "record_file_id": file.public_id,
+        "file_format": file.format,
+        "task_id": file.task.public_id if file.task else "",
+        "start_time": _unix(file.start_time),
+        "end_time": _unix(file.end_time),
+        "start_time_usec": file.start_time.microsecond,
+        "end_time_usec": file.end_time.microsecond,
+        "duration": round(file.duration, 3),
+        "file_size": file.size,
+        "stream_param": session.stream_param if session else "",
+        "video_url": video_url,
+        "callback_ext": json.dumps(
+            {
+                "video_codec": file.video_codec,
+                "audio_codec": file.audio_codec,
+                "width": file.width,
+                "height": file.height,
+                "storage_status": file.status,
+                "object_key": file.object_key,
+            },
+            separators=(",", ":"),
+        ),
+    }
+    event = CallbackEvent.FILE_STORED
+    if error:
+        event = CallbackEvent.FILE_BACKUP
+        fields.update({"error": error[:500], "next_retry": _unix(next_retry)})
+    callback_enqueue(app=file.app, domain=domain, event_type=event, where=_stream(file), fields=fields, file=file)
+
+
+def notify_task_status(*, task: RecordTask) -> None:
+    domain = domain_for_host(host=task.domain)
+    callback_enqueue(
+        app=task.app,
+        domain=domain if domain is not None and domain.app_id == task.app_id else None,
+        event_type=CallbackEvent.TASK_STATUS,
+        where=_stream(task),
+        fields={"task_id": task.public_id, "status": task.status, "error": task.error},
+        task=task,
+    )

@@ -1,0 +1,280 @@
+"""Writes on publish sessions: what the ingest hooks and the recorder call."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from recordings.choices import FINAL_TASK_STATUSES, RecorderStatus, SessionStatus, TaskKind, TaskStatus
+from recordings.models import PublishSession, RecordTask
+from recordings.services.callbacks import notify_push_ended, notify_push_started
+from recordings.services.tasks import reconnect_task_attach, scheduled_tasks_attach, task_recording_finished
+from rules.constants import DEFAULT_SOURCE_URL_TEMPLATE
+from rules.models import Domain
+from rules.push_auth import push_signature_error
+from rules.selectors import domain_for_host, rule_match
+
+log = logging.getLogger(__name__)
+
+#: A recorder job queued this long ago and never started is queued again (its message was lost).
+PENDING_REQUEUE = timedelta(seconds=60)
+#: A scheduled window opening this soon makes a new push spooled at once, so the window starts on time.
+SPOOL_AHEAD = timedelta(seconds=60)
+
+
+class PushRefused(Exception):
+    """The ingest must drop this push (unknown domain, bad signature)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PushInfo:
+    """What an ingest hook says about a push, whatever the ingest server (nginx-rtmp, SRS)."""
+
+    host: str
+    app_name: str
+    stream_name: str
+    params: Mapping[str, str]
+    stream_param: str
+    client_addr: str
+    client_id: str
+    ingest: str
+
+
+def _source_url(domain: Domain, push: PushInfo) -> str:
+    template = domain.source_url_template or DEFAULT_SOURCE_URL_TEMPLATE
+    return template.format(ingest=push.ingest, app=push.app_name, stream=push.stream_name, domain=push.host)
+
+
+def session_open(*, push: PushInfo) -> PublishSession:
+    """on_publish: check the push, open its session, attach its recordings and enqueue one recorder.
+
+    Answers in milliseconds: rows and one enqueue, never media work.
+    """
+    domain = domain_for_host(host=push.host)
+    if domain is None:
+        raise PushRefused(f"unknown push domain {push.host!r}")
+    reason = push_signature_error(domain=domain, stream_name=push.stream_name, params=push.params)
+    if reason:
+        raise PushRefused(reason)
+    now = timezone.now()
+    with transaction.atomic():
+        for stale in PublishSession.objects.select_for_update().filter(
+            app=domain.app,
+            domain_name=push.host,
+            app_name=push.app_name,
+            stream_name=push.stream_name,
+            status=SessionStatus.LIVE,
+        ):
+            _session_close(stale, now=now, reason="replaced by a new push of the same stream")
+        session = PublishSession.objects.create(
+            app=domain.app,
+            domain=domain,
+            domain_name=push.host,
+            app_name=push.app_name,
+            stream_name=push.stream_name,
+            started_at=now,
+            client_addr=push.client_addr[:64],
+            client_id=push.client_id[:64],
+            stream_param=push.stream_param[:2048],
+            ingest=push.ingest,
+            source_url=_source_url(domain, push),
+        )
+        notify_push_started(session=session)
+        tasks = _attach_rule_task(session, domain) + scheduled_tasks_attach(session=session, now=now)
+        if tasks or session_needs_spool(session=session, now=now):
+            recorder_dispatch(session=session)
+        else:
+            session.recorder_status = RecorderStatus.DONE
+            session.save(update_fields=["recorder_status", "updated"])
+    return session
+
+
+def session_needs_spool(*, session: PublishSession, now: datetime) -> bool:
+    """Spool a push with no recording yet: its domain keeps a look-back for highlights, or a window opens soon."""
+    if session.domain is not None and session.domain.lookback_seconds > 0:
+        return True
+    return RecordTask.objects.filter(
+        app=session.app,
+        domain=session.domain_name,
+        app_name=session.app_name,
+        stream_name=session.stream_name,
+        kind=TaskKind.SCHEDULED,
+        status__in=(TaskStatus.SCHEDULED, TaskStatus.WAITING),
+        start_time__lte=now + SPOOL_AHEAD,
+        end_time__gt=now,
+    ).exists()
+
+
+def recorder_dispatch(*, session: PublishSession) -> None:
+    """Enqueue the one recorder of a new live session."""
+    from workers.tasks import record_stream
+
+    session_id = session.pk
+    transaction.on_commit(lambda: record_stream.delay(session_id))
+
+
+def recorder_redispatch(*, session_id: int) -> bool:
+    """A recording was attached to a live session whose recorder is not running: start one (claimed, so once)."""
+    from workers.tasks import record_stream
+
+    claimed = PublishSession.objects.filter(
+        pk=session_id, status=SessionStatus.LIVE, recorder_status__in=(RecorderStatus.DONE, RecorderStatus.FAILED)
+    ).update(recorder_status=RecorderStatus.PENDING, updated=timezone.now())
+    if claimed:
+        transaction.on_commit(lambda: record_stream.delay(session_id))
+    return bool(claimed)
+
+
+def recorder_claim(*, session_id: int) -> bool:
+    """A recorder job starts: claim the session (queued → running) so a second delivery of the job does nothing."""
+    now = timezone.now()
+    with transaction.atomic():
+        session = PublishSession.objects.select_for_update().filter(pk=session_id).first()
+        if session is None or session.recorder_status != RecorderStatus.PENDING:
+            return False
+        if session.recorder_note:
+            RecordTask.objects.filter(session_id=session_id, error=session.recorder_note).update(error="", updated=now)
+        PublishSession.objects.filter(pk=session_id).update(
+            recorder_status=RecorderStatus.RUNNING, heartbeat_at=now, recorder_note="", updated=now
+        )
+    return True
+
+
+def recorder_refused(*, session_id: int, reason: str) -> None:
+    """A full worker turned the recorder job down (it goes back to the queue): say so on the session and tasks."""
+    now = timezone.now()
+    with transaction.atomic():
+        session = PublishSession.objects.select_for_update().filter(pk=session_id).first()
+        if session is None or session.recorder_status != RecorderStatus.PENDING:
+            return
+        reason = reason[:300]
+        RecordTask.objects.filter(session_id=session_id).exclude(status__in=FINAL_TASK_STATUSES).filter(
+            Q(error="") | Q(error=session.recorder_note)
+        ).update(error=reason, updated=now)
+        PublishSession.objects.filter(pk=session_id).update(recorder_note=reason, updated=now)
+
+
+def _attach_rule_task(session: PublishSession, domain: Domain) -> list[RecordTask]:
+    continued = reconnect_task_attach(session=session, now=session.started_at)
+    if continued is not None:
+        return [continued]
+    rule = rule_match(app=domain.app, domain=domain.name, app_name=session.app_name, stream_name=session.stream_name)
+    if rule is None or not rule.template.enabled_formats:
+        return []
+    template = rule.template
+    task = RecordTask.objects.create(
+        app=session.app,
+        kind=TaskKind.RULE,
+        status=TaskStatus.RECORDING,
+        domain=session.domain_name,
+        app_name=session.app_name,
+        stream_name=session.stream_name,
+        start_time=session.started_at,
+        template=template,
+        rule=rule,
+        session=session,
+        formats=template.frozen_formats(),
+        record_type=template.record_type,
+        file_name_template=template.file_name_template,
+        hls_continue_duration=template.hls_continue_duration,
+    )
+    return [task]
+
+
+def _session_close(session: PublishSession, *, now: datetime, reason: str) -> None:
+    session.status = SessionStatus.ENDED
+    session.ended_at = now
+    session.end_reason = reason[:200]
+    session.save(update_fields=["status", "ended_at", "end_reason", "updated"])
+    notify_push_ended(session=session)
+
+
+def session_close(
+    *, host: str, app_name: str, stream_name: str, client_id: str = "", reason: str = "publish done"
+) -> int:
+    """on_publish_done: end the stream's live session; its recorder finishes the last files. Idempotent."""
+    sessions = PublishSession.objects.filter(
+        domain_name=host, app_name=app_name, stream_name=stream_name, status=SessionStatus.LIVE
+    )
+    if client_id:
+        sessions = sessions.filter(client_id=client_id)
+    closed = 0
+    with transaction.atomic():
+        for session in sessions.select_related("app", "domain").select_for_update(of=("self",)):
+            _session_close(session, now=timezone.now(), reason=reason)
+            closed += 1
+    return closed
+
+
+def session_record_stats(*, session_id: int, stats: Mapping[str, object], running: bool = True) -> None:
+    """The recorder's measurements and heartbeat."""
+    fields: dict[str, object] = {"heartbeat_at": timezone.now(), "updated": timezone.now()}
+    for name in ("video_codec", "audio_codec"):
+        if stats.get(name):
+            fields[name] = str(stats[name])[:32]
+    for name in ("width", "height", "fps", "gop_seconds", "bitrate"):
+        if stats.get(name) is not None:
+            fields[name] = stats[name]
+    if running:
+        fields["recorder_status"] = RecorderStatus.RUNNING
+    PublishSession.objects.filter(pk=session_id).update(**fields)
+
+
+def session_recorder_finished(*, session_id: int, error: str = "") -> None:
+    """The recorder is done: its tasks that were still recording are finished (or failed)."""
+    now = timezone.now()
+    with transaction.atomic():
+        PublishSession.objects.filter(pk=session_id).update(
+            recorder_status=RecorderStatus.FAILED if error else RecorderStatus.DONE, heartbeat_at=now, updated=now
+        )
+        session = PublishSession.objects.select_for_update().get(pk=session_id)
+        if session.status == SessionStatus.LIVE:
+            _session_close(session, now=now, reason=error or "end of stream")
+    for task_id in (
+        RecordTask.objects.filter(session_id=session_id)
+        .exclude(status__in=FINAL_TASK_STATUSES)
+        .values_list("public_id", flat=True)
+    ):
+        task_recording_finished(task_id=task_id, now=now, error=error)
+
+
+def recorders_reclaim(*, now: datetime | None = None) -> list[int]:
+    """Watchdog (beat): a recorder whose heartbeat is stale died with its worker; queue it again.
+
+    It resumes from the spool index (the chunks it wrote survive a kill), so a dead worker costs seconds of
+    recording. A job queued long ago and never started (a lost message) is queued again too: the claim in
+    ``recorder_claim`` makes a second delivery harmless.
+    """
+    from workers.tasks import record_stream
+
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.LIVEREC_RECORDER_STALE_SECONDS)
+    reclaimed: list[int] = []
+    candidates = PublishSession.objects.filter(
+        Q(recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=stale)
+        | Q(recorder_status=RecorderStatus.PENDING, updated__lt=now - PENDING_REQUEUE)
+    ).values_list("pk", flat=True)[:200]
+    for session_id in candidates:
+        claimed = PublishSession.objects.filter(
+            Q(pk=session_id)
+            & (
+                Q(recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=stale)
+                | Q(recorder_status=RecorderStatus.PENDING, updated__lt=now - PENDING_REQUEUE)
+            )
+        ).update(recorder_status=RecorderStatus.PENDING, updated=now)
+        if claimed:
+            log.warning("recorder of session %s is not alive; queued again", session_id)
+            record_stream.delay(session_id)
+            reclaimed.append(session_id)
+    return reclaimed

@@ -1,0 +1,40 @@
+"""Downloads of locally stored files through signed, expiring URLs (HLS segments resolve beside their playlist)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.http import FileResponse, Http404, HttpRequest
+
+from recordings.selectors import file_for_download_token
+from templates_app.choices import Format
+
+CONTENT_TYPES = {
+    "flv": "video/x-flv",
+    "mp4": "video/mp4",
+    "m3u8": "application/vnd.apple.mpegurl",
+    "ts": "video/mp2t",
+    "aac": "audio/aac",
+    "mp3": "audio/mpeg",
+}
+
+
+def file_download(request: HttpRequest, token: str, filename: str) -> FileResponse:
+    record = file_for_download_token(token)
+    if record is None or not record.local_path:
+        raise Http404("link expired or unknown")
+    main = Path(record.local_path)
+    if filename == main.name:
+        path = main
+    elif record.format == Format.HLS and re.fullmatch(re.escape(main.stem) + r"_\d+\.ts", filename):
+        path = main.parent / filename
+    else:
+        raise Http404("not a file of this recording")
+    if not path.is_file():
+        raise Http404("file is gone")
+    response = FileResponse(
+        path.open("rb"), content_type=CONTENT_TYPES.get(path.suffix.lstrip("."), "application/octet-stream")
+    )
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from templates_app.choices import Format
+from templates_app.models import RecordTemplate
+from templates_app.services import template_delete, template_save
+
+
+@admin.register(RecordTemplate)
+class RecordTemplateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["name", "app", "formats", "record_type", "hls_continue_duration", "updated"]
+    list_filter = ["app", "record_type", "flv_enabled", "hls_enabled", "mp4_enabled", "aac_enabled", "mp3_enabled"]
+    search_fields = ["name", "description", "app__name"]
+    fieldsets: ClassVar[Any] = [
+        (None, {"fields": ["app", "name", "description", "record_type", "file_name_template"]}),
+        *[
+            (
+                fmt.label,
+                {
+                    "fields": [(f"{fmt.value}_enabled", f"{fmt.value}_record_interval", f"{fmt.value}_storage_time")],
+                    "description": "HLS ignores the file length: one playlist per push." if fmt == Format.HLS else "",
+                },
+            )
+            for fmt in Format
+        ],
+        ("HLS reconnect", {"fields": ["hls_continue_duration"]}),
+    ]
+
+    @admin.display(description="formats")
+    def formats(self, obj: RecordTemplate) -> str:
+        return ", ".join(f.upper() for f in obj.enabled_formats) or "none (do not record)"
+
+    def save_model(self, request: HttpRequest, obj: RecordTemplate, form: Any, change: bool) -> None:
+        template_save(template=obj)
+
+    def delete_model(self, request: HttpRequest, obj: RecordTemplate) -> None:
+        template_delete(instance=obj)

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from liverecord.api.fields import bounded_integer
+from templates_app.choices import Format, RecordType
+from templates_app.constants import DESCRIPTION_MAX, HLS_CONTINUE_DURATION_MAX, NAME_PATTERN, STORAGE_TIME_MAX
+from templates_app.models import RecordTemplate, record_interval_error
+from templates_app.naming import validate_file_name_template
+
+
+class FormatSettingsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """One format's settings, ``{"enabled": true, "record_interval": 1800, "storage_time": 0}``."""
+
+    enabled = serializers.BooleanField(required=False)
+    record_interval = serializers.IntegerField(required=False, error_messages={"invalid": "must be an integer"})
+    storage_time = bounded_integer(0, STORAGE_TIME_MAX, required=False)
+
+    def __init__(self, *args: Any, fmt: str, **kwargs: Any) -> None:
+        self.fmt = fmt
+        super().__init__(*args, **kwargs)
+
+    def get_attribute(self, instance: RecordTemplate) -> dict[str, Any]:
+        return instance.format_settings(self.fmt)
+
+    def validate_record_interval(self, value: int) -> int:
+        reason = record_interval_error(self.fmt, value)
+        if reason:
+            raise serializers.ValidationError(reason)
+        return value
+
+
+def _format_field(fmt: str) -> FormatSettingsSerializer:
+    return FormatSettingsSerializer(fmt=fmt, required=False, allow_null=True)
+
+
+class RecordTemplateSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    name = serializers.RegexField(
+        NAME_PATTERN,
+        error_messages={
+            "invalid": "must be 1–64 letters, digits, '_' or '-'",
+            "required": "is required",
+            "blank": "must be 1–64 letters, digits, '_' or '-'",
+        },
+    )
+    description = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=DESCRIPTION_MAX,
+        error_messages={"max_length": f"must be at most {DESCRIPTION_MAX} characters"},
+    )
+    flv = _format_field(Format.FLV)
+    hls = _format_field(Format.HLS)
+    mp4 = _format_field(Format.MP4)
+    aac = _format_field(Format.AAC)
+    mp3 = _format_field(Format.MP3)
+    hls_continue_duration = bounded_integer(0, HLS_CONTINUE_DURATION_MAX, required=False)
+    file_name_template = serializers.CharField(required=False, allow_blank=True, max_length=256)
+    record_type = serializers.ChoiceField(
+        choices=RecordType.choices,
+        required=False,
+        error_messages={"invalid_choice": "must be 'video' or 'audio'"},
+    )
+
+    class Meta:
+        model = RecordTemplate
+        fields = [
+            "id",
+            "name",
+            "description",
+            "flv",
+            "hls",
+            "mp4",
+            "aac",
+            "mp3",
+            "hls_continue_duration",
+            "file_name_template",
+            "record_type",
+            "created",
+            "updated",
+        ]
+        read_only_fields = ["id", "created", "updated"]
+        validators: list[Any] = []
+
+    def validate_file_name_template(self, value: str) -> str:
+        if value:
+            try:
+                validate_file_name_template(value)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(exc.messages) from exc
+        return value

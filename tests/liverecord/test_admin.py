@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from liverecord.models import App
+from rules.models import Domain, RecordRule
+from templates_app.models import RecordTemplate
+
+
+@pytest.fixture
+def admin_client_logged_in(db: None) -> Client:
+    get_user_model().objects.create_superuser("root", "", "pw-for-tests-123")
+    client = Client()
+    client.login(username="root", password="pw-for-tests-123")
+    return client
+
+
+def test_every_console_list_and_form_renders(admin_client_logged_in: Client) -> None:
+    app = App.objects.create(name="acme")
+    template = RecordTemplate.objects.create(app=app, name="t", mp4_enabled=True)
+    Domain.objects.create(app=app, name="push.tv", push_auth_key="hidden-push-key", callback_key="hidden-cb-key")
+    RecordRule.objects.create(app=app, template=template)
+    for url in (
+        "/admin/liverecord/app/",
+        "/admin/liverecord/apikey/",
+        "/admin/templates_app/recordtemplate/",
+        "/admin/templates_app/recordtemplate/add/",
+        "/admin/rules/domain/",
+        "/admin/rules/domain/add/",
+        "/admin/rules/recordrule/",
+        "/admin/rules/storagetarget/",
+        "/admin/rules/storagetarget/add/",
+        f"/admin/rules/domain/{Domain.objects.get().pk}/change/",
+        "/admin/liverecord/app/?q=ac",
+        "/admin/rules/recordrule/?q=t",
+    ):
+        response = admin_client_logged_in.get(url)
+        assert response.status_code == 200, url
+        assert b"hidden-push-key" not in response.content and b"hidden-cb-key" not in response.content
+
+
+def test_the_rule_tester_shows_the_winner(admin_client_logged_in: Client) -> None:
+    app = App.objects.create(name="acme")
+    general = RecordTemplate.objects.create(app=app, name="general")
+    vip = RecordTemplate.objects.create(app=app, name="vip-template", flv_enabled=True)
+    RecordRule.objects.create(app=app, template=general)
+    RecordRule.objects.create(app=app, stream_name="vip", template=vip)
+    response = admin_client_logged_in.get(
+        "/admin/rules/recordrule/match/", {"app": app.pk, "domain": "push.tv", "app_name": "live", "stream_name": "vip"}
+    )
+    assert response.status_code == 200
+    assert response.context["winner"].template == vip
+    assert [level for _, level in response.context["candidates"]] == [4, 8]
+
+
+def test_a_key_made_in_the_console_is_shown_once(admin_client_logged_in: Client) -> None:
+    app = App.objects.create(name="acme")
+    response = admin_client_logged_in.post(
+        "/admin/liverecord/app/", {"action": "make_api_key", "_selected_action": [app.pk]}, follow=True
+    )
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("shown once: lr_" in m for m in messages)
+    assert app.api_keys.count() == 1

@@ -1,0 +1,37 @@
+"""The media engine: pull a live stream once, spool it, package it many ways.
+
+Plain Python over PyAV, no Django: the Celery task in ``workers.tasks`` wires
+it to the models. See DESIGN.md, "The media engine".
+"""
+
+from __future__ import annotations
+
+from workers.engine.errors import EngineError, PackagingError, SourceError, SpoolError, StallError
+from workers.engine.hls import HlsPlaylistWriter
+from workers.engine.models import (
+    ChunkInfo,
+    PackagedFile,
+    RecorderListener,
+    RecordingSpec,
+    StreamParams,
+    StreamStats,
+)
+from workers.engine.recorder import StreamRecorder
+from workers.engine.spool import Spool
+
+__all__ = [
+    "ChunkInfo",
+    "EngineError",
+    "HlsPlaylistWriter",
+    "PackagedFile",
+    "PackagingError",
+    "RecorderListener",
+    "RecordingSpec",
+    "SourceError",
+    "Spool",
+    "SpoolError",
+    "StallError",
+    "StreamParams",
+    "StreamRecorder",
+    "StreamStats",
+]

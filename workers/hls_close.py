@@ -1,0 +1,53 @@
+"""Close an HLS playlist that was kept open for reconnects, then store and announce it like any file."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.db import transaction
+
+from recordings.models import RecordTask
+from recordings.services import PackagedResult, record_file_store, task_hls_closed
+from workers.engine import HlsPlaylistWriter
+
+log = logging.getLogger(__name__)
+
+
+def close_task_playlist(task_id: str) -> None:
+    """Idempotent: a task whose playlist was already closed (or never held one) is left alone."""
+    with transaction.atomic():
+        task = RecordTask.objects.select_for_update().filter(public_id=task_id).first()
+        if task is None or not task.hls_pending:
+            return
+        pending = dict(task.hls_pending)
+        path = Path(pending["path"])
+        if not path.exists():
+            log.error("task %s: open playlist %s is gone", task_id, path)
+            task_hls_closed(task=task)
+            return
+        playlist = HlsPlaylistWriter.reopen(path)
+        playlist.finish()
+        end = float(pending["start"]) + playlist.duration
+        record_file_store(
+            task=task,
+            result=PackagedResult(
+                format="hls",
+                path=path,
+                start=datetime.fromtimestamp(float(pending["start"]), tz=UTC),
+                end=datetime.fromtimestamp(end, tz=UTC),
+                duration=round(playlist.duration, 6),
+                size=playlist.size(),
+                video_codec=pending.get("video_codec"),
+                audio_codec=pending.get("audio_codec"),
+                width=pending.get("width"),
+                height=pending.get("height"),
+                error=None,
+            ),
+            name=path.stem,
+        )
+        task_hls_closed(task=task)
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()

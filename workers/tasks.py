@@ -1,0 +1,122 @@
+"""Celery tasks: thin wrappers that load ids and call one service."""
+
+from __future__ import annotations
+
+import logging
+import random
+
+from celery import Task, shared_task
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="liverecord.ping", queue="default", acks_late=True)
+def ping(token: str) -> str:
+    """Leave ``var/health/<token>``: proves a worker consumes the broker (``make run`` and tests wait for it)."""
+    folder = settings.VAR_DIR / "health"
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(ch for ch in token if ch.isalnum() or ch in "-_")[:64]
+    (folder / safe).write_text(token)
+    return token
+
+
+#: A full worker puts a recorder job back on the queue after this long.
+REFUSED_REQUEUE_SECONDS = 1.0
+
+
+@shared_task(name="liverecord.record_stream", queue="record", acks_late=True)
+def record_stream(session_id: int) -> None:
+    """Pull one live stream once and make every recording attached to its session."""
+    from workers.recorder import run_session_recorder
+
+    if not run_session_recorder(session_id):
+        # This worker is full: back to the queue, for another worker (the reason is on the session and tasks).
+        record_stream.apply_async((session_id,), countdown=REFUSED_REQUEUE_SECONDS)
+
+
+@shared_task(name="liverecord.task_windows", queue="default", acks_late=True, ignore_result=True)
+def task_windows() -> dict[str, int]:
+    """Beat tick: open and close scheduled recording windows. Idempotent."""
+    from recordings.services.tasks import task_windows_tick
+
+    return task_windows_tick()
+
+
+@shared_task(name="liverecord.close_hls_playlist", queue="io", acks_late=True, ignore_result=True)
+def close_hls_playlist(task_id: str) -> None:
+    """A task's reconnect window is over: end its HLS playlist, store it, announce it. Idempotent."""
+    from workers.hls_close import close_task_playlist
+
+    close_task_playlist(task_id)
+
+
+@shared_task(name="liverecord.upload_file", queue="io", acks_late=True, ignore_result=True, bind=True)
+def upload_file(self: Task, file_id: int) -> None:
+    """Upload and verify one file; quick retries with backoff and jitter, then the backup spool (101)."""
+    from recordings.services import record_file_backup, record_file_upload
+
+    outcome = record_file_upload(file_id=file_id)
+    if outcome.stored or not outcome.error:
+        return
+    delays = settings.LIVEREC_UPLOAD_RETRY_DELAYS
+    if outcome.retryable and self.request.retries < len(delays):
+        raise self.retry(countdown=delays[self.request.retries] * random.uniform(0.8, 1.2), max_retries=len(delays))
+    record_file_backup(file_id=file_id, error=outcome.error)
+
+
+@shared_task(name="liverecord.retry_backups", queue="default", ignore_result=True)
+def retry_backups() -> dict[str, int]:
+    from recordings.services import files_retry_backups
+
+    return files_retry_backups()
+
+
+@shared_task(name="liverecord.expire_files", queue="default", ignore_result=True)
+def expire_files() -> int:
+    from recordings.services import files_expire
+
+    return files_expire()
+
+
+@shared_task(name="liverecord.deliver_callback", queue="io", acks_late=True, ignore_result=True)
+def deliver_callback(delivery_id: int) -> None:
+    """One signed attempt; a failure schedules the next one (SPEC.md: about an hour of retries)."""
+    from recordings.services import callback_attempt
+
+    delay = callback_attempt(delivery_id=delivery_id)
+    if delay is not None:
+        deliver_callback.apply_async((delivery_id,), countdown=delay)
+
+
+@shared_task(name="liverecord.resend_callbacks", queue="default", ignore_result=True)
+def resend_callbacks() -> int:
+    from recordings.services import callbacks_resend_due
+
+    return callbacks_resend_due()
+
+
+@shared_task(name="liverecord.watchdog", queue="default", ignore_result=True)
+def watchdog() -> list[int]:
+    """Beat: queue again the recorders whose heartbeat is stale (their worker died)."""
+    from recordings.services import recorders_reclaim
+
+    return recorders_reclaim()
+
+
+@shared_task(name="liverecord.sync_hls", queue="io", ignore_result=True)
+def sync_hls(task_id: str, playlist: str) -> None:
+    """Upload what a live HLS recording has made so far. A failure is retried by the next sync or the final upload."""
+    from pathlib import Path
+
+    from recordings.models import RecordTask
+    from recordings.services import hls_live_sync
+    from workers.storage import StorageError
+
+    task = RecordTask.objects.select_related("session__domain__storage").filter(public_id=task_id).first()
+    if task is None:
+        return
+    try:
+        hls_live_sync(task=task, playlist=Path(playlist))
+    except StorageError as exc:
+        logger.warning("live HLS upload of task %s: %s", task_id, exc)
