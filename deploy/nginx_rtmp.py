@@ -29,7 +29,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 __all__ = [
     "NGINX_BIN",
@@ -100,8 +100,9 @@ def render_config(
         on_update.
     http_port: if given, an HTTP server on 127.0.0.1 with ``/healthz``, ``/stat`` (rtmp_stat XML) and
         ``/control`` (rtmp_control, e.g. ``/control/drop/publisher?app=live&name=demo``).
-    record_dir: if given, nginx-rtmp records every stream itself as FLV (``record all``,
-        ``record_unique on``) -- only for benchmarking against our own recorder.
+    record_dir: if given, nginx-rtmp records every push itself as FLV (``record all``, ``record_unique on``,
+        ``record_lock on``) and the hook URL gets ``record_dir=<folder>``: a recorder on this host follows that
+        file from the push's first packet (``workers/engine/follow.py``) and deletes it when the push ends.
     apps: RTMP application names (nginx-rtmp only accepts pushes to named applications).
     allow_play: addresses allowed to pull (``"all"`` for anyone); everything else is denied.
     notify_update_timeout: period of the ``call=update`` hook.
@@ -137,6 +138,10 @@ def render_config(
     if user is None and hasattr(os, "geteuid") and os.geteuid() == 0:
         user = "root"
 
+    if record_dir is not None:
+        hook_url += ("&" if urlsplit(hook_url).query else "?") + urlencode(
+            {"record_dir": str(Path(record_dir).resolve())}
+        )
     url = _quote(hook_url)
     app_blocks = []
     for app in apps:
@@ -163,6 +168,7 @@ def render_config(
                 "    record all;",
                 f"    record_path {_quote(str(Path(record_dir).resolve()))};",
                 "    record_unique on;",
+                "    record_lock on;",
                 "    record_suffix .flv;",
             ]
         else:
@@ -461,7 +467,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     p.add_argument("--listen-host", default=env.get("LIVEREC_RTMP_HOST", "127.0.0.1"))
     p.add_argument("--http-port", type=int, default=None, help="127.0.0.1 port for /stat, /control")
-    p.add_argument("--record-dir", type=Path, default=None, help="let nginx-rtmp record FLV itself (benchmarks only)")
+    p.add_argument(
+        "--record-dir",
+        type=Path,
+        default=None,
+        help="nginx-rtmp records every push here too; recorders on this host follow those files",
+    )
     p.add_argument(
         "--app", dest="apps", action="append", default=None, help="RTMP application name (repeatable; default: live)"
     )

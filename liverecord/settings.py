@@ -215,6 +215,9 @@ LIVEREC_DOWNLOAD_URL_SECONDS = env_int("LIVEREC_DOWNLOAD_URL_SECONDS", 3600, min
 LIVEREC_WEB_PORT = env_int("LIVEREC_WEB_PORT", 8000, minimum=1, maximum=65535)
 # nginx-rtmp only accepts pushes to applications it names: rtmp://host:1935/<app>/<stream>.
 LIVEREC_RTMP_APPS = env_list("LIVEREC_RTMP_APPS", ["live"])
+# run_ingest lets nginx-rtmp write every push to <var>/nginx/record too; a recorder on this host follows that
+# file from the push's first packet (nginx-rtmp has no GOP cache: a pull would lose the first GOP).
+LIVEREC_INGEST_RECORD = env_bool("LIVEREC_INGEST_RECORD", True)
 LIVEREC_MAX_OVERLAPPING_TASKS = env_int("LIVEREC_MAX_OVERLAPPING_TASKS", 10, minimum=1, maximum=1000)
 # Files: upload retries (queue io), then the local backup spool retried until LIVEREC_BACKUP_RETENTION.
 LIVEREC_UPLOAD_RETRY_DELAYS = env_float_list("LIVEREC_UPLOAD_RETRY_DELAYS", [5.0, 30.0, 120.0])

@@ -35,6 +35,16 @@ def _ingest(request: HttpRequest) -> str:
     return request.GET.get("ingest") or f"{request.META.get('REMOTE_ADDR', '127.0.0.1')}:{settings.LIVEREC_RTMP_PORT}"
 
 
+def _ingest_record_dir(request: HttpRequest) -> str:
+    """nginx-rtmp's record_path, from the hook URL (deploy/nginx_rtmp.py adds it): an absolute folder or ""."""
+    value = request.GET.get("record_dir", "")
+    if not value or not value.startswith("/") or len(value) > 512 or "\0" in value:
+        return ""
+    if any(part == ".." for part in value.split("/")):
+        return ""
+    return value
+
+
 def _bad_request(message: str) -> JsonResponse:
     return JsonResponse({"code": "invalid_parameter", "message": message}, status=400)
 
@@ -86,6 +96,7 @@ def nginx_rtmp_hook(request: HttpRequest) -> HttpResponse:
             client_addr=form.get("addr", ""),
             client_id=form.get("clientid", ""),
             ingest=_ingest(request),
+            ingest_record_dir=_ingest_record_dir(request),
         ),
         refuse=lambda reason: JsonResponse({"code": "forbidden", "message": reason}, status=403),
         allow=lambda: HttpResponse(status=200),

@@ -105,6 +105,15 @@ class PublishSession(TimeStampedModel):
         verbose_name="source URL",
         max_length=1024,
     )
+    ingest_record_dir = models.CharField(
+        verbose_name="ingest record folder",
+        max_length=512,
+        blank=True,
+        help_text=(
+            "Where the ingest writes its own FLV of every push (nginx-rtmp record_path). A recorder on the "
+            "ingest host follows that file from the push's first packet instead of joining over RTMP."
+        ),
+    )
     recorder_status = models.CharField(
         verbose_name="recorder",
         max_length=8,

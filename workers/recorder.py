@@ -40,12 +40,14 @@ from recordings.services import (
 from templates_app.naming import NameContext, render_file_name
 from workers.engine import (
     HlsPlaylistWriter,
+    IngestRecord,
     PackagedFile,
     RecorderListener,
     RecordingSpec,
     SourceError,
     StreamRecorder,
     StreamStats,
+    sweep_orphans,
 )
 from workers.tasks import sync_hls
 
@@ -383,6 +385,7 @@ def _record_claimed_session(session: PublishSession) -> None:
         lookback_seconds=float(max(session.domain.lookback_seconds if session.domain else 0, MIN_LOOKBACK_SECONDS)),
         heartbeat_seconds=float(settings.LIVEREC_HEARTBEAT_SECONDS),
         stall_timeout=float(settings.LIVEREC_STALL_TIMEOUT),
+        ingest_record=_ingest_record(session, spool_dir / "chunks"),
     )
     listener.recorder = recorder
     for task in tasks.values():
@@ -400,6 +403,23 @@ def _record_claimed_session(session: PublishSession) -> None:
         close_old_connections()
         session_recorder_finished(session_id=session_id, error=error)
         _clean_spool(spool_dir)
+
+
+def _ingest_record(session: PublishSession, chunks: Path) -> IngestRecord | None:
+    """Follow the ingest's own record of the push when this host sees it (the ingest runs here).
+
+    Only for a first recorder: a re-dispatched one (its spool has chunks) joins the live stream over RTMP and
+    the spool resumes after what it holds, as before.
+    """
+    if not session.ingest_record_dir:
+        return None
+    record_dir = Path(session.ingest_record_dir)
+    if not record_dir.is_dir() or (chunks.is_dir() and any(chunks.iterdir())):
+        return None
+    sweep_orphans(record_dir)
+    return IngestRecord(
+        record_dir=record_dir, stream_name=session.stream_name, not_before=session.started_at.timestamp()
+    )
 
 
 def _clean_spool(spool_dir: Path) -> None:

@@ -49,6 +49,7 @@ class PushInfo:
     client_addr: str
     client_id: str
     ingest: str
+    ingest_record_dir: str = ""
 
 
 def _source_url(domain: Domain, push: PushInfo) -> str:
@@ -88,6 +89,7 @@ def session_open(*, push: PushInfo) -> PublishSession:
             client_id=push.client_id[:64],
             stream_param=push.stream_param[:2048],
             ingest=push.ingest,
+            ingest_record_dir=push.ingest_record_dir,
             source_url=_source_url(domain, push),
         )
         notify_push_started(session=session)

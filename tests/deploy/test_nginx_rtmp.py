@@ -62,7 +62,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -146,7 +146,9 @@ def test_render_config_apps_record_http(tmp_path: Path) -> None:
     assert conf.count("application ") == 2 and "application edu {" in conf
     assert conf.count("record all;") == 2
     assert f'record_path "{(tmp_path / "rec").resolve()}";' in conf
-    assert "record_unique on;" in conf
+    assert "record_unique on;" in conf and "record_lock on;" in conf
+    # the hooks tell the service where this ingest records: a recorder on this host follows those files
+    assert f"/x?token=y&record_dir={quote(str((tmp_path / 'rec').resolve()), safe='')}" in conf
     assert "allow play all;" in conf and "deny play all;" not in conf
     assert "notify_update_timeout 5s;" in conf
     assert "listen 127.0.0.1:8080;" in conf and "rtmp_stat all;" in conf

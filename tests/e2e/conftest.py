@@ -49,6 +49,16 @@ def recorder_worker(e2e_settings: Path, transactional_db: None) -> Iterator[Any]
 
 @pytest.fixture
 def ingest(live_server: Any, recorder_worker: Any, tmp_path: Path) -> Iterator[NginxRtmp]:
+    """nginx-rtmp as ``make run`` starts it: it records every push too, and the recorder follows that file."""
+    port = free_port()
+    hook = f"{live_server.url}/hooks/nginx-rtmp/?token={HOOK_TOKEN}&ingest=127.0.0.1:{port}"
+    with NginxRtmp(tmp_path / "nginx", port, hook, record_dir=tmp_path / "nginx" / "record") as nginx:
+        yield nginx
+
+
+@pytest.fixture
+def pull_ingest(live_server: Any, recorder_worker: Any, tmp_path: Path) -> Iterator[NginxRtmp]:
+    """nginx-rtmp on "another host": no record folder the recorder can see, so it pulls over RTMP."""
     port = free_port()
     hook = f"{live_server.url}/hooks/nginx-rtmp/?token={HOOK_TOKEN}&ingest=127.0.0.1:{port}"
     with NginxRtmp(tmp_path / "nginx", port, hook) as nginx:

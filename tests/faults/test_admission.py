@@ -28,7 +28,7 @@ def test_a_full_worker_hands_the_stream_to_another(live_server: Any, worker_proc
     worker_processes(LIVEREC_STREAMS_PER_WORKER="1")
     port = free_port()
     hook = f"{live_server.url}/hooks/nginx-rtmp/?token=e2e-hook-token&ingest=127.0.0.1:{port}"
-    with NginxRtmp(tmp_path / "nginx", port, hook) as ingest:
+    with NginxRtmp(tmp_path / "nginx", port, hook, record_dir=tmp_path / "nginx" / "record") as ingest:
         first = push_generated(ingest.rtmp_url("one"), seconds=20)
         second = None
         try:

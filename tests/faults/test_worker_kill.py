@@ -46,7 +46,7 @@ def test_a_worker_killed_mid_push_costs_seconds_not_the_recording(
     first = worker_processes()
     port = free_port()
     hook = f"{live_server.url}/hooks/nginx-rtmp/?token=e2e-hook-token&ingest=127.0.0.1:{port}"
-    with NginxRtmp(tmp_path / "nginx", port, hook) as ingest:
+    with NginxRtmp(tmp_path / "nginx", port, hook, record_dir=tmp_path / "nginx" / "record") as ingest:
         publisher = push_generated(ingest.rtmp_url("fault"), seconds=PUSHED)
         try:
             session = wait_until(

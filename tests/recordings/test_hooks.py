@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 from unittest import mock
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client, override_settings
@@ -243,3 +244,22 @@ def test_srs_refuses_with_a_nonzero_code(world: dict[str, Any]) -> None:
 def test_srs_garbage_is_400(world: dict[str, Any]) -> None:
     assert Client().post(SRS, "not json", content_type="application/json").status_code == 400
     assert Client().post(SRS, [1, 2], content_type="application/json").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("record_dir", "stored"),
+    [
+        ("/var/lib/liverecord/nginx/record", "/var/lib/liverecord/nginx/record"),
+        ("relative/record", ""),
+        ("/var/lib/../../etc", ""),
+        ("/" + "a" * 600, ""),
+        ("", ""),
+    ],
+)
+def test_the_ingest_record_folder_comes_from_the_hook_url(world: dict[str, Any], record_dir: str, stored: str) -> None:
+    client = Client()
+    form = {"call": "publish", "app": "live", "name": "demo", "tcurl": "rtmp://push.example.com/live", "addr": "1"}
+    form.update(signed("primary-key-1"))
+    response = client.post(f"{NGINX}&{urlencode({'record_dir': record_dir})}", form)
+    assert response.status_code == 200
+    assert PublishSession.objects.get().ingest_record_dir == stored

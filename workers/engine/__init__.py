@@ -7,6 +7,7 @@ it to the models. See DESIGN.md, "The media engine".
 from __future__ import annotations
 
 from workers.engine.errors import EngineError, PackagingError, SourceError, SpoolError, StallError
+from workers.engine.follow import IngestRecord, sweep_orphans
 from workers.engine.hls import HlsPlaylistWriter
 from workers.engine.models import (
     ChunkInfo,
@@ -23,6 +24,7 @@ __all__ = [
     "ChunkInfo",
     "EngineError",
     "HlsPlaylistWriter",
+    "IngestRecord",
     "PackagedFile",
     "PackagingError",
     "RecorderListener",
@@ -34,4 +36,5 @@ __all__ = [
     "StreamParams",
     "StreamRecorder",
     "StreamStats",
+    "sweep_orphans",
 ]

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.engine.errors import EngineError, SourceError, SpoolError, StallError
+from workers.engine.follow import IngestRecord
 from workers.engine.models import ChunkInfo, PackagedFile, RecorderListener, RecordingSpec, StreamStats, codec_name
 from workers.engine.packager import Packager
 from workers.engine.source import Source, SourcePacket
@@ -49,6 +50,7 @@ class StreamRecorder:
         open_timeout: float = 10.0,
         native_rate: bool = False,
         source_options: dict[str, str] | None = None,
+        ingest_record: IngestRecord | None = None,
     ) -> None:
         self.url = url
         self.listener = listener
@@ -60,6 +62,7 @@ class StreamRecorder:
             stall_timeout=stall_timeout,
             native_rate=native_rate,
             options=source_options,
+            ingest_record=ingest_record,
         )
         self.spool = Spool.recover(
             Path(spool_dir),

@@ -12,6 +12,7 @@ from typing import Any
 import av
 
 from workers.engine.errors import SourceError, StallError
+from workers.engine.follow import FollowReader, IngestRecord, locate_record
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,10 @@ class Source:
     stream and any extra tracks are ignored). ``native_rate`` paces a local
     file at its own speed, like ``ffmpeg -re``; by default a file is read as
     fast as possible.
+
+    With ``ingest_record`` (the recorder runs on the ingest host), the source
+    follows the ingest's own FLV record of the push from its first byte
+    (see ``follow.py``) and pulls ``url`` only if that file does not show up.
     """
 
     def __init__(
@@ -64,8 +69,11 @@ class Source:
         stall_timeout: float = 60.0,
         native_rate: bool = False,
         options: dict[str, str] | None = None,
+        ingest_record: IngestRecord | None = None,
     ) -> None:
         self.url = url
+        self.ingest_record = ingest_record
+        self.follower: FollowReader | None = None
         self.open_timeout = open_timeout
         self.stall_timeout = stall_timeout
         self.native_rate = native_rate
@@ -78,6 +86,8 @@ class Source:
         self.last_packet_monotonic = time.monotonic()
 
     def open(self) -> None:
+        if self.ingest_record is not None and self._open_ingest_record():
+            return
         options = dict(PROBE_OPTIONS)
         if not is_local(self.url):
             for key, value in NETWORK_OPTIONS.items():
@@ -95,6 +105,28 @@ class Source:
                 if is_local(self.url) or self._stop.is_set() or time.monotonic() + OPEN_RETRY_DELAY > deadline:
                     raise SourceError(f"cannot open {self.url}: {exc}") from exc
                 time.sleep(OPEN_RETRY_DELAY)
+        self._pick_streams()
+
+    def _open_ingest_record(self) -> bool:
+        """Follow the ingest's record file of this push; False if it is not there (pull instead)."""
+        assert self.ingest_record is not None
+        path = locate_record(self.ingest_record, stop=self._stop)
+        if path is None:
+            log.info("no ingest record of %s in %s: pulling", self.url, self.ingest_record.record_dir)
+            return False
+        follower = FollowReader(path, stall_timeout=self.stall_timeout)
+        try:
+            self.container = av.open(follower, format="flv", options=dict(PROBE_OPTIONS))
+        except (av.FFmpegError, OSError, StallError) as exc:
+            follower.close()
+            log.warning("cannot follow %s (%s): pulling %s", path, exc, self.url)
+            return False
+        self.follower = follower
+        self.url = f"file:{path}"
+        self._pick_streams()
+        return True
+
+    def _pick_streams(self) -> None:
         self.video = next((s for s in self.container.streams.video), None)
         self.audio = next((s for s in self.container.streams.audio), None)
         if self.video is None and self.audio is None:
@@ -105,6 +137,8 @@ class Source:
     def stop(self) -> None:
         """Ask ``packets()`` to return after the packet it is waiting for."""
         self._stop.set()
+        if self.follower is not None:
+            self.follower.stop()
 
     def packets(self) -> Iterator[SourcePacket]:
         """Yield packets until end of stream, a stall or ``stop()``.
@@ -137,6 +171,8 @@ class Source:
                     keyframe=bool(packet.is_keyframe) or kind == "audio",
                     received=time.time(),
                 )
+        except StallError:
+            raise
         except av.ExitError as exc:
             # PyAV's interrupt callback fired: no data within the read timeout.
             raise StallError(f"no data from {self.url} for {self.stall_timeout:.0f} s") from exc
@@ -152,3 +188,6 @@ class Source:
             except Exception:  # closing a broken connection may fail; nothing to save
                 log.debug("closing %s failed", self.url, exc_info=True)
             self.container = None
+        if self.follower is not None:
+            self.follower.close()
+            self.follower = None

@@ -19,6 +19,8 @@ class Command(BaseCommand):
         port = settings.LIVEREC_RTMP_PORT
         hook = f"{options['web']}/hooks/nginx-rtmp/?token={settings.LIVEREC_HOOK_TOKEN}&ingest=127.0.0.1:{port}"
         argv = ["--prefix", str(settings.VAR_DIR / "nginx"), "--rtmp-port", str(port), "--hook-url", hook]
+        if settings.LIVEREC_INGEST_RECORD:
+            argv += ["--record-dir", str(settings.VAR_DIR / "nginx" / "record")]
         for app_name in settings.LIVEREC_RTMP_APPS:
             argv += ["--app", app_name]
         if options["print"]:

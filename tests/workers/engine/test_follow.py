@@ -1,0 +1,177 @@
+"""Following the ingest's record file while another process (nginx in production) writes it under a lock."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workers.engine import follow
+from workers.engine.errors import StallError
+from workers.engine.follow import FollowReader, IngestRecord, locate_record, sweep_orphans
+
+# A writer like nginx-rtmp with record_lock on: open, take the POSIX write lock, append what stdin says.
+WRITER = r"""
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+for line in sys.stdin:
+    os.write(fd, bytes.fromhex(line.strip()))
+    print("wrote", flush=True)
+os.close(fd)
+"""
+
+
+class Writer:
+    def __init__(self, path: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None and self.process.stdout.readline().strip() == "locked"
+
+    def write(self, data: bytes) -> None:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(data.hex() + "\n")
+        self.process.stdin.flush()
+        assert self.process.stdout.readline().strip() == "wrote"
+
+    def close(self) -> None:
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            self.process.stdin.close()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def writer(tmp_path: Path) -> Iterator[Writer]:
+    w = Writer(tmp_path / "demo-1700000000.flv")
+    yield w
+    w.close()
+    if w.process.poll() is None:
+        w.process.kill()
+
+
+def read_all(reader: FollowReader, into: bytearray) -> None:
+    while chunk := reader.read(1 << 16):
+        into.extend(chunk)
+
+
+def test_reads_while_the_writer_appends_and_ends_when_it_closes(tmp_path: Path, writer: Writer) -> None:
+    path = tmp_path / "demo-1700000000.flv"
+    reader = FollowReader(path, stall_timeout=10, poll_seconds=0.01)
+    got = bytearray()
+    thread = threading.Thread(target=read_all, args=(reader, got))
+    thread.start()
+    parts = [os.urandom(1000 + i) for i in range(20)]
+    for part in parts:
+        writer.write(part)
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert thread.is_alive(), "no end of file while the writer holds its lock"
+    writer.close()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert bytes(got) == b"".join(parts)
+    assert reader.finished
+    reader.close()
+    assert not path.exists(), "a file read to its end is deleted"
+
+
+def test_a_killed_writer_ends_the_file_and_nothing_written_is_lost(tmp_path: Path, writer: Writer) -> None:
+    path = tmp_path / "demo-1700000000.flv"
+    data = os.urandom(50_000)
+    writer.write(data)
+    writer.process.kill()
+    writer.process.wait()
+    reader = FollowReader(path, stall_timeout=10, poll_seconds=0.01)
+    got = bytearray()
+    read_all(reader, got)
+    assert bytes(got) == data
+
+
+def test_a_silent_writer_is_a_stall(tmp_path: Path, writer: Writer) -> None:
+    reader = FollowReader(tmp_path / "demo-1700000000.flv", stall_timeout=0.3, poll_seconds=0.01)
+    started = time.monotonic()
+    with pytest.raises(StallError):
+        reader.read(100)
+    assert time.monotonic() - started >= 0.3
+    reader.close()
+    assert (tmp_path / "demo-1700000000.flv").exists(), "a file not read to its end is kept"
+
+
+def test_stop_ends_a_waiting_read(tmp_path: Path, writer: Writer) -> None:
+    reader = FollowReader(tmp_path / "demo-1700000000.flv", stall_timeout=30, poll_seconds=0.01)
+    threading.Timer(0.1, reader.stop).start()
+    assert reader.read(100) == b""
+    assert not reader.finished
+
+
+def test_read_bytes_are_punched_out_of_the_file(
+    tmp_path: Path, writer: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(follow, "PUNCH_EVERY", 256 * 1024)
+    path = tmp_path / "demo-1700000000.flv"
+    data = os.urandom(2 * 1024 * 1024)
+    writer.write(data)
+    reader = FollowReader(path, stall_timeout=10, poll_seconds=0.01)
+    got = bytearray()
+    while len(got) < len(data):
+        got.extend(reader.read(1 << 16))
+    assert bytes(got) == data
+    allocated = path.stat().st_blocks * 512
+    assert path.stat().st_size == len(data)
+    if follow._fallocate.func is None or not reader._can_punch:
+        pytest.skip("this filesystem cannot punch holes")
+    assert allocated <= 512 * 1024, "what was read no longer takes disk space"
+
+
+def test_locate_finds_the_file_nginx_writes_for_this_push(tmp_path: Path) -> None:
+    hook_at = 1_700_000_000.4
+    (tmp_path / "demo-1699990000.flv").write_bytes(b"an old push, closed")
+    (tmp_path / "demo-1700000000.flv").write_bytes(b"closed: not this push's")
+    (tmp_path / "other-1700000001.flv").write_bytes(b"another stream")
+    live = Writer(tmp_path / "demo-1700000001.flv")
+    try:
+        found = locate_record(IngestRecord(tmp_path, "demo", hook_at), timeout=0.2)
+        assert found == tmp_path / "demo-1700000001.flv"
+        assert locate_record(IngestRecord(tmp_path, "nobody", hook_at), timeout=0.2) is None
+        assert locate_record(IngestRecord(tmp_path, "demo", hook_at + 3600), timeout=0.2) is None
+    finally:
+        live.close()
+
+
+def test_locate_waits_for_nginx_to_create_the_file(tmp_path: Path) -> None:
+    writers: list[Writer] = []
+    timer = threading.Timer(0.3, lambda: writers.append(Writer(tmp_path / f"late-{int(time.time())}.flv")))
+    timer.start()
+    try:
+        found = locate_record(IngestRecord(tmp_path, "late", time.time()), timeout=3)
+        assert found is not None and found.name.startswith("late-")
+    finally:
+        timer.join()
+        for w in writers:
+            w.close()
+
+
+def test_sweep_deletes_only_old_files_nobody_writes(tmp_path: Path) -> None:
+    old = tmp_path / "gone-1.flv"
+    old.write_bytes(b"x")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    recent = tmp_path / "recent-2.flv"
+    recent.write_bytes(b"x")
+    live = Writer(tmp_path / "live-3.flv")
+    try:
+        os.utime(tmp_path / "live-3.flv", (time.time() - 7200, time.time() - 7200))
+        assert sweep_orphans(tmp_path, older_than=3600) == 1
+        assert not old.exists() and recent.exists() and (tmp_path / "live-3.flv").exists()
+    finally:
+        live.close()
