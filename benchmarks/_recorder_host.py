@@ -3,8 +3,10 @@
 
 Driven through stdin by ``benchmarks.record_cost``, one command per line:
 
-* ``start <name> <url> <push_started_at>``: a publish hook arrived; start recording that stream
-  (the pull is retried while nginx does not play it yet, as a hook-triggered job would have to);
+* ``start <name> <url> <push_started_at> [<record_dir> <hook_at>]``: a publish hook arrived; start
+  recording that stream, following the ingest's record file in record_dir when given (the recorder on
+  the ingest host), else pulling url (retried while nginx does not play it yet, as a hook-triggered
+  job would have to);
 * ``finish``: wait for every recorder to end on its own (the push ended: nginx closes the players),
   at most ``--finish-timeout`` seconds, then stop the stragglers;
 * SIGTERM / SIGINT: stop every recorder now.
@@ -29,6 +31,7 @@ from typing import Any
 from benchmarks._proc import status_kb
 from workers.engine import (
     ChunkInfo,
+    IngestRecord,
     PackagedFile,
     RecorderListener,
     RecordingSpec,
@@ -105,8 +108,11 @@ class Listener(RecorderListener):
 
 
 class StreamJob:
-    def __init__(self, name: str, url: str, push_started_at: float, root: Path) -> None:
+    def __init__(
+        self, name: str, url: str, push_started_at: float, root: Path, ingest: IngestRecord | None = None
+    ) -> None:
         self.name = name
+        self.ingest = ingest
         self.url = url
         self.push_started_at = push_started_at
         self.command_at = time.time()
@@ -143,7 +149,13 @@ class StreamJob:
         try:
             while not self._stop.is_set():
                 self.attempts += 1
-                rec = StreamRecorder(self.url, self.root / "spool", listener=self.listener, chunk_seconds=2.0)
+                rec = StreamRecorder(
+                    self.url,
+                    self.root / "spool",
+                    listener=self.listener,
+                    chunk_seconds=2.0,
+                    ingest_record=self.ingest,
+                )
                 self.recorder = rec
                 rec.add_recording(
                     RecordingSpec(
@@ -236,12 +248,13 @@ def main(argv: list[str] | None = None) -> int:
             parts = line.split()
             if not parts:
                 continue
-            if parts[0] == "start" and len(parts) == 4:
+            if parts[0] == "start" and len(parts) in (4, 6):
                 name, url, t0 = parts[1], parts[2], float(parts[3])
+                ingest = IngestRecord(Path(parts[4]), name, float(parts[5])) if len(parts) == 6 else None
                 with lock:
                     if name in jobs:
                         continue
-                    job = StreamJob(name, url, t0, args.root / name)
+                    job = StreamJob(name, url, t0, args.root / name, ingest)
                     jobs[name] = job
                 job.thread.start()
             elif parts[0] == "finish":

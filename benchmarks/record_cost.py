@@ -369,6 +369,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     nginx_cpu: dict[str, dict[str, float]] = {}
     timeline: dict[str, float] = {}
     profile_proc: Measured | None = None
+    follow = not args.pull
     try:
         hooks = stack.enter_context(HookReceiver(handler=on_hook))
         servers = ["main"] + (["rec", "bare"] if args.nginx_record else [])
@@ -378,7 +379,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     run_dir / f"nginx_{srv}",
                     free_port(),
                     hooks.url(f"/hooks/nginx-rtmp/?srv={srv}"),
-                    record_dir=(run_dir / "c") if srv == "rec" else None,
+                    record_dir=(run_dir / "c") if srv == "rec" else (run_dir / "follow") if follow else None,
                 )
             )
         host_err = open(run_dir / "logs" / "recorder_host.log", "wb")  # noqa: SIM115 - closed in finally
@@ -440,13 +441,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         def dispatch() -> None:
             while not stop_dispatch.is_set():
                 try:
-                    _srv, name, _t = publish_events.get(timeout=0.1)
+                    _srv, name, hook_at = publish_events.get(timeout=0.1)
                 except queue.Empty:
                     continue
                 if name in pullers or name not in push_started:
                     continue
                 url = nginx["main"].rtmp_url(name)
-                send(f"start {name} {url} {push_started[name]!r}")
+                # As the real recorder on the ingest host: follow main's own record of the push (see
+                # workers/engine/follow.py); with --pull, join over RTMP like a recorder on another host.
+                extra = f" {run_dir / 'follow'} {hook_at!r}" if follow else ""
+                send(f"start {name} {url} {push_started[name]!r}{extra}")
                 if not args.no_ffmpeg:
                     p = CopyPuller(name, url, run_dir / "b" / f"{name}.flv", run_dir / "logs", trace, sampler)
                     pullers[name] = p
@@ -1036,6 +1040,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-nginx-record", dest="nginx_record", action="store_false", help="skip phase C (nginx-rtmp record all)"
     )
     parser.add_argument("--no-ffmpeg", action="store_true", help="skip phase B (for profiling A alone)")
+    parser.add_argument(
+        "--pull",
+        action="store_true",
+        help="A pulls over RTMP (a recorder on another host) instead of following main's record file",
+    )
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the recorder process (adds load: not for the reported figures)"
     )

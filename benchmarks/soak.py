@@ -51,6 +51,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from benchmarks._proc import pct
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -151,6 +153,14 @@ def configure_environment(var_dir: Path, args: argparse.Namespace, web_port: int
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": str(ROOT),
     }
+    # The production setting instead of the embedded default: an EMPTY PostgreSQL database, a Redis broker/cache.
+    for key, value in (
+        ("DATABASE_URL", args.database_url),
+        ("CELERY_BROKER_URL", args.broker_url),
+        ("CACHE_URL", args.cache_url),
+    ):
+        if value:
+            settings_env[key] = value
     os.environ.update(settings_env)
     return dict(os.environ)
 
@@ -181,7 +191,11 @@ def setup_database(args: argparse.Namespace, s3: Any, callback_url: str) -> dict
         prefix="soak",
     )
     domain = Domain.objects.create(
-        app=app, name="127.0.0.1", callback_url=callback_url, callback_key=CALLBACK_KEY, storage=target
+        app=app,
+        name="127.0.0.1",
+        callback_url=callback_url,
+        callback_key=CALLBACK_KEY,
+        storage=target if args.storage == "s3" else None,
     )
     template = RecordTemplate.objects.create(
         app=app,
@@ -266,9 +280,12 @@ def collect(
         str(b.get("file_id")) for b in receiver_bodies if b.get("event_type") == CallbackEvent.FILE_STORED
     )
     received_events_100: dict[str, set[str]] = defaultdict(set)
+    first_100_at: dict[str, float] = {}
     for b in receiver_bodies:
         if b.get("event_type") == CallbackEvent.FILE_STORED:
             received_events_100[str(b.get("file_id"))].add(str(b.get("event_id")))
+            fid, at = str(b.get("file_id")), float(b.get("_received_at") or 0)
+            first_100_at[fid] = min(first_100_at.get(fid, at), at)
     keys: set[str] | None = None
     if s3 is not None:
         keys = set()
@@ -299,6 +316,33 @@ def collect(
                     "delivered_in_db": delivered_db.get(f.pk, 0),
                 }
             )
+    # File availability (issue 7, figure 3): end of a file (its last packet, wall clock) -> stored -> 100 received.
+    stored_lag: dict[str, list[float]] = defaultdict(list)
+    callback_lag: dict[str, list[float]] = defaultdict(list)
+    for f in files:
+        if f.status == FileStatus.STORED and f.stored_at is not None:
+            stored_lag[f.format].append((f.stored_at - f.end_time).total_seconds())
+            if f.public_id in first_100_at:
+                callback_lag[f.format].append(first_100_at[f.public_id] - f.end_time.timestamp())
+    availability = {
+        fmt_: {
+            "files": len(stored_lag[fmt_]),
+            "stored_p50": pct(stored_lag[fmt_], 50),
+            "stored_p99": pct(stored_lag[fmt_], 99),
+            "callback_p50": pct(callback_lag[fmt_], 50),
+            "callback_p99": pct(callback_lag[fmt_], 99),
+        }
+        for fmt_ in sorted(stored_lag)
+    }
+    everything = [v for lags in stored_lag.values() for v in lags]
+    every_cb = [v for lags in callback_lag.values() for v in lags]
+    availability["all"] = {
+        "files": len(everything),
+        "stored_p50": pct(everything, 50),
+        "stored_p99": pct(everything, 99),
+        "callback_p50": pct(every_cb, 50),
+        "callback_p99": pct(every_cb, 99),
+    }
     for name in names:
         push = pushes[name]
         mine = [f for f in files if f.stream_name == name]
@@ -344,6 +388,7 @@ def collect(
         "files_total": len(files),
         "files_by_status": dict(Counter(f.status for f in files)),
         "files_by_format": dict(Counter(f.format for f in files)),
+        "availability": availability,
         "files_lost": lost,
         "callbacks_100_missing": cb_missing,
         "callbacks_100_duplicate": cb_duplicate,
@@ -390,6 +435,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     n, seconds = args.streams, args.minutes * 60.0
     outage = args.outage_seconds if args.outage_seconds is not None else min(120.0, seconds / 4)
     kill_at, outage_at = seconds * args.kill_at, seconds * args.outage_at
+    if args.no_faults:
+        kill_at, outage = float("inf"), 0.0
     source = args.source if args.source != "auto" else ("generated" if n <= 4 else "clip")
     tmp = Path(tempfile.mkdtemp(prefix="liverec-soak-"))
     var_dir, log_dir = tmp / "var", tmp / "logs"
@@ -481,7 +528,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"http://127.0.0.1:{web_port}/hooks/nginx-rtmp/?token={env['LIVEREC_HOOK_TOKEN']}"
             f"&ingest=127.0.0.1:{rtmp_port}"
         )
-        nginx = NginxRtmp(tmp / "nginx", rtmp_port, hook).start()
+        nginx = NginxRtmp(tmp / "nginx", rtmp_port, hook, record_dir=tmp / "nginx" / "record").start()
         for w in workers:
             wait_for(lambda w=w: log_has(w.log_path, " ready."), 60, f"{w.name} ready")
             if not w.alive():
@@ -506,7 +553,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(args.stagger)
         event(f"{n} pushes started ({source}), {seconds:.0f} s each")
 
-        killed = restarted_outage = False
+        killed = args.no_faults
+        restarted_outage = False
         outage_started: float | None = None
         last_sample = 0.0
         while True:
@@ -573,9 +621,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         bodies = []
         for r in receiver.requests:
             if isinstance(r.json, dict):
-                bodies.append(r.json)
+                bodies.append({**r.json, "_received_at": r.received_at})
         result["callbacks_received"] = len(bodies)
-        result.update(collect(args, names, pushes, bodies, s3))
+        result.update(collect(args, names, pushes, bodies, s3 if args.storage == "s3" else None))
         result["stack_alive_at_end"] = {p.name: p.alive() for p in procs}
     finally:
         cleanup_errors: list[str] = []
@@ -709,6 +757,17 @@ def table(result: dict[str, Any]) -> str:
         f"{result.get('callbacks_101_received')} callbacks 101; most upload attempts of one file "
         f"{result.get('upload_attempts_max')}; objects in the bucket {result.get('objects_in_bucket')}"
     )
+    avail = result.get("availability", {})
+    if avail:
+        out.append(
+            f"file availability ({result['args'].get('storage', 's3')} storage), s after the file's last packet "
+            "(p50 / p99): "
+            + "; ".join(
+                f"{k} [{v['files']}] stored {fmt(v['stored_p50'], '.2f')} / {fmt(v['stored_p99'], '.2f')}, "
+                f"100 received {fmt(v['callback_p50'], '.2f')} / {fmt(v['callback_p99'], '.2f')}"
+                for k, v in avail.items()
+            )
+        )
     requeues = sum(v.get("watchdog_requeues", 0) for v in result.get("logs", {}).values())
     errors = {k: v["errors"] for k, v in result.get("logs", {}).items() if v.get("errors")}
     out.append(f"watchdog re-dispatches logged: {requeues}; ERROR/Traceback lines per log: {errors or 0}")
@@ -789,11 +848,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upload-retry-delays", default="2,5")
     parser.add_argument("--settle-timeout", type=float, default=300.0)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (var, logs, nginx)")
+    parser.add_argument(
+        "--no-faults", action="store_true", help="no worker kill, no storage outage (file availability figure)"
+    )
+    parser.add_argument(
+        "--storage", choices=("s3", "local"), default="s3", help="S3 on a loopback moto server, or local disk"
+    )
+    parser.add_argument("--database-url", default="", help="an EMPTY PostgreSQL database (default: embedded SQLite)")
+    parser.add_argument("--broker-url", default="", help="e.g. redis://127.0.0.1:6379/5 (default: filesystem broker)")
+    parser.add_argument("--cache-url", default="", help="e.g. redis://127.0.0.1:6379/6")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--png", type=Path, default=None)
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
-    tag = f"{args.streams}x{args.minutes:g}"
+    tag = f"{args.streams}x{args.minutes:g}" + ("_nofaults_" + args.storage if args.no_faults else "")
+    tag += "_postgres" if args.database_url else ""
     args.json = args.json or OUT / f"soak_{tag}.json"
     args.png = args.png or OUT / f"soak_{tag}.png"
 

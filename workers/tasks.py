@@ -7,6 +7,11 @@ import random
 
 from celery import Task, shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+# A database that is locked (SQLite under load) or restarting (PostgreSQL) must not drop a file's upload, its
+# playlist's closing or its callback: those tasks retry with backoff until it answers again (about 10 min).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +48,16 @@ def task_windows() -> dict[str, int]:
     return task_windows_tick()
 
 
-@shared_task(name="liverecord.close_hls_playlist", queue="io", acks_late=True, ignore_result=True)
+@shared_task(
+    name="liverecord.close_hls_playlist",
+    queue="io",
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=DATABASE_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=15,
+)
 def close_hls_playlist(task_id: str) -> None:
     """A task's reconnect window is over: end its HLS playlist, store it, announce it. Idempotent."""
     from workers.hls_close import close_task_playlist
@@ -51,7 +65,17 @@ def close_hls_playlist(task_id: str) -> None:
     close_task_playlist(task_id)
 
 
-@shared_task(name="liverecord.upload_file", queue="io", acks_late=True, ignore_result=True, bind=True)
+@shared_task(
+    name="liverecord.upload_file",
+    queue="io",
+    acks_late=True,
+    ignore_result=True,
+    bind=True,
+    autoretry_for=DATABASE_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=15,
+)
 def upload_file(self: Task, file_id: int) -> None:
     """Upload and verify one file; quick retries with backoff and jitter, then the backup spool (101)."""
     from recordings.services import record_file_backup, record_file_upload
@@ -79,7 +103,16 @@ def expire_files() -> int:
     return files_expire()
 
 
-@shared_task(name="liverecord.deliver_callback", queue="io", acks_late=True, ignore_result=True)
+@shared_task(
+    name="liverecord.deliver_callback",
+    queue="io",
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=DATABASE_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=15,
+)
 def deliver_callback(delivery_id: int) -> None:
     """One signed attempt; a failure schedules the next one (SPEC.md: about an hour of retries)."""
     from recordings.services import callback_attempt

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 LOCATE_TIMEOUT = 1.0
 #: Sleep between reads that found no new bytes.
 POLL_SECONDS = 0.04
+#: A read returns less than the demuxer asked for only once this long has passed since the last one.
+BATCH_SECONDS = 0.1
 #: Bytes read between two hole punches.
 PUNCH_EVERY = 16 * 1024 * 1024
 #: Record files nobody followed (the recorder pulled over RTMP, or died) are deleted this long after their end.
@@ -152,8 +154,16 @@ class FollowReader:
     StallError. PyAV reads it as a pipe: ``av.open(FollowReader(path), format="flv")``.
     """
 
-    def __init__(self, path: Path, *, stall_timeout: float = 60.0, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        stall_timeout: float = 60.0,
+        poll_seconds: float = POLL_SECONDS,
+        batch_seconds: float = BATCH_SECONDS,
+    ) -> None:
         self.path = Path(path)
+        self.batch_seconds = batch_seconds
         self.stall_timeout = stall_timeout
         self.poll_seconds = poll_seconds
         try:
@@ -174,12 +184,19 @@ class FollowReader:
     def read(self, size: int = -1) -> bytes:
         size = size if size and size > 0 else 1 << 16
         while True:
-            data = os.pread(self._fd, size, self.offset)
-            if data:
-                self._advance(len(data))
-                return data
+            available = os.fstat(self._fd).st_size - self.offset
+            # Hand the demuxer full buffers where it can wait for them: nginx appends one frame at a time, and
+            # a read per frame costs a Python call (and the GIL) per frame; BATCH_SECONDS caps the delay.
+            if available >= size or (available > 0 and time.monotonic() - self._last_data >= self.batch_seconds):
+                data = os.pread(self._fd, size, self.offset)
+                if data:
+                    self._advance(len(data))
+                    return data
             if self._stop.is_set():
                 return b""
+            if available > 0:
+                self._stop.wait(self.poll_seconds)
+                continue
             if not writer_active(self._fd):
                 # The writer closed the file (or died): what it wrote before is all there is.
                 data = os.pread(self._fd, size, self.offset)

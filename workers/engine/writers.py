@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 TS_TIME_BASE = Fraction(1, TS_HZ)
 MUXERS = {"flv": "flv", "mp4": "mp4", "aac": "adts", "mp3": "mp3"}
+# LAME's quality/speed knob (``lame -q``; 0 slowest .. 9 fastest; its default is 3). The MP3 is the engine's one
+# transcode and was half of the recorder's CPU (benchmarks/REPORT.md); -q 7 ("fast, ok quality" in LAME's
+# docs) halves the encoder's time at the same bitrate.
+MP3_ENCODER_OPTIONS = {"compression_level": "7"}
 # faststart: moov before mdat so a browser plays before the download ends. The
 # mov muxer switches to 64-bit chunk offsets by itself past 4 GiB.
 MUX_OPTIONS: dict[str, dict[str, str]] = {"mp4": {"movflags": "+faststart"}}
@@ -276,7 +280,7 @@ class Mp3Series(FileSeries):
             self._decoder_codec = tmpl.name
         rate = tmpl.sample_rate if tmpl.sample_rate in MP3_RATES else 48000
         layout = "mono" if (tmpl.channels or 2) == 1 else "stereo"
-        st = f.container.add_stream("libmp3lame", rate=rate, layout=layout)
+        st = f.container.add_stream("libmp3lame", rate=rate, layout=layout, options=dict(MP3_ENCODER_OPTIONS))
         st.codec_context.bit_rate = self.spec.mp3_bitrate
         f.out["audio"] = st
         f.extra["samples"] = 0
