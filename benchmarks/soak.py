@@ -473,7 +473,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"worker{i}",
             [
                 sys.executable, "-m", "celery", "-A", "liverecord", "worker",
-                "-Q", "record,io,default", "-P", "threads", "-c", str(args.worker_threads),
+                "-Q", "record,default" if args.io_worker else "record,io,default",
+                "-P", "threads", "-c", str(args.worker_threads),
                 "--without-gossip", "--without-mingle", "--without-heartbeat",
                 "-l", "INFO", "-n", f"soak{i}-{os.getpid()}@%h",
             ],
@@ -513,6 +514,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         procs.append(web)
         for i in range(args.workers):
             start_worker(i)
+        if args.io_worker:
+            io_cmd = [
+                sys.executable, "-m", "celery", "-A", "liverecord", "worker", "-Q", "io", "-P", "threads", "-c", "16",
+                "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
+                "-n", f"soak-io-{os.getpid()}@%h",
+            ]  # fmt: skip
+            procs.append(Proc("io-worker", io_cmd, log_dir / "io-worker.log", env))
         beat = Proc(
             "beat",
             [
@@ -715,9 +723,14 @@ def table(result: dict[str, Any]) -> str:
     line = lambda r: "| " + " | ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=False)) + " |"  # noqa: E731
     out = [
         f"soak: {a['streams']} streams x {a['minutes']:g} min ({result['source']}, 320x240 25 fps GOP 1 s), "
-        f"FLV+MP4+HLS, record_interval {a['record_interval']} s, {a['workers']} workers x {a['worker_threads']} "
-        f"threads; kill -9 of one worker at {a['kill_at'] * a['minutes'] * 60:.0f} s, storage down "
-        f"{result['outage_seconds']:.0f} s from {a['outage_at'] * a['minutes'] * 60:.0f} s; "
+        f"FLV+MP4+HLS, record_interval {a['record_interval']} s, {a['workers']} workers x {a['worker_threads']} threads"
+        + (
+            "; no faults"
+            if a.get("no_faults")
+            else f"; kill -9 of one worker at {a['kill_at'] * a['minutes'] * 60:.0f} s, storage down "
+            f"{result['outage_seconds']:.0f} s from {a['outage_at'] * a['minutes'] * 60:.0f} s"
+        )
+        + f"; {a.get('storage', 's3')} storage, {'PostgreSQL' if a.get('database_url') else 'SQLite'}; "
         f"{result['machine']['nproc']} cores, load at start {result['machine']['loadavg_at_start'][0]:.2f}",
         line(head),
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
@@ -854,6 +867,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--storage", choices=("s3", "local"), default="s3", help="S3 on a loopback moto server, or local disk"
     )
+    parser.add_argument(
+        "--io-worker", action="store_true", help="queue io (uploads, callbacks) in its own worker process"
+    )
     parser.add_argument("--database-url", default="", help="an EMPTY PostgreSQL database (default: embedded SQLite)")
     parser.add_argument("--broker-url", default="", help="e.g. redis://127.0.0.1:6379/5 (default: filesystem broker)")
     parser.add_argument("--cache-url", default="", help="e.g. redis://127.0.0.1:6379/6")
@@ -863,6 +879,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     tag = f"{args.streams}x{args.minutes:g}" + ("_nofaults_" + args.storage if args.no_faults else "")
     tag += "_postgres" if args.database_url else ""
+    tag += "_ioworker" if args.io_worker else ""
     args.json = args.json or OUT / f"soak_{tag}.json"
     args.png = args.png or OUT / f"soak_{tag}.png"
 
