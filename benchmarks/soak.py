@@ -49,7 +49,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from benchmarks._proc import pct
 
@@ -113,6 +113,25 @@ class Proc:
             os.killpg(self.pid, signal.SIGKILL)
         if not self._log.closed:
             self._log.close()
+
+
+def start_moto_process(log_dir: Path) -> Any:
+    """moto's S3 server as its own process (``moto_server``): uploads do not share this script's GIL.
+
+    Its state dies with it, so only for runs without a storage outage (``--no-faults``).
+    """
+    from tests.support.ports import free_port, wait_port
+    from tests.support.s3 import S3Server
+
+    port = free_port()
+    proc = Proc(
+        "moto",
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        log_dir / "moto-server.log",
+        dict(os.environ),
+    )
+    wait_port(port)
+    return S3Server(port=port, server=cast(Any, proc))
 
 
 def wait_for(predicate: Any, timeout: float, what: str, period: float = 0.25) -> Any:
@@ -494,7 +513,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         moto_log.addHandler(logging.FileHandler(log_dir / "moto.log"))
         from tests.support.s3 import start_s3_server
 
-        s3 = start_s3_server()
+        s3 = start_moto_process(log_dir) if args.moto_process else start_s3_server()
         ensure_bucket(s3)
         receiver = HookReceiver(status=200).start()
         result["setup"] = setup_database(args, s3, receiver.url("/liverecord/callback"))
@@ -870,6 +889,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--io-worker", action="store_true", help="queue io (uploads, callbacks) in its own worker process"
     )
+    parser.add_argument(
+        "--moto-process", action="store_true", help="moto S3 in its own process (only with --no-faults)"
+    )
     parser.add_argument("--database-url", default="", help="an EMPTY PostgreSQL database (default: embedded SQLite)")
     parser.add_argument("--broker-url", default="", help="e.g. redis://127.0.0.1:6379/5 (default: filesystem broker)")
     parser.add_argument("--cache-url", default="", help="e.g. redis://127.0.0.1:6379/6")
@@ -880,6 +902,9 @@ def main(argv: list[str] | None = None) -> int:
     tag = f"{args.streams}x{args.minutes:g}" + ("_nofaults_" + args.storage if args.no_faults else "")
     tag += "_postgres" if args.database_url else ""
     tag += "_ioworker" if args.io_worker else ""
+    tag += "_motoproc" if args.moto_process else ""
+    if args.moto_process and not args.no_faults:
+        parser.error("--moto-process needs --no-faults (the outage restarts moto in this process)")
     args.json = args.json or OUT / f"soak_{tag}.json"
     args.png = args.png or OUT / f"soak_{tag}.png"
 

@@ -370,6 +370,9 @@ class RecordFile(TimeStampedModel):
         indexes = [
             models.Index(fields=["app", "-start_time"], name="file_app_start_idx"),
             models.Index(fields=["app", "name"], name="file_app_name_idx"),
+            # The files list's common filters, newest first (benchmarks/REPORT.md §5).
+            models.Index(fields=["app", "stream_name", "-start_time"], name="file_app_stream_idx"),
+            models.Index(fields=["app", "format", "status", "-start_time"], name="file_app_format_status_idx"),
         ]
         constraints = [
             models.CheckConstraint(
