@@ -9,11 +9,17 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-# A database that is locked (SQLite under load) or restarting (PostgreSQL) must not drop a file's upload, its
-# playlist's closing or its callback: those tasks retry with backoff until it answers again (about 10 min).
-DATABASE_ERRORS = (OperationalError, InterfaceError)
-
 logger = logging.getLogger(__name__)
+
+
+class DatabaseRetryTask(Task):  # type: ignore[type-arg]
+    """A database that is locked (SQLite under load) or restarting (PostgreSQL) must not drop a file's upload,
+    its playlist's closing or its callback: these tasks retry with backoff until it answers (about 10 min)."""
+
+    autoretry_for = (OperationalError, InterfaceError)
+    retry_backoff = 2
+    retry_backoff_max = 60
+    max_retries = 15
 
 
 @shared_task(name="liverecord.ping", queue="default", acks_late=True)
@@ -53,10 +59,7 @@ def task_windows() -> dict[str, int]:
     queue="io",
     acks_late=True,
     ignore_result=True,
-    autoretry_for=DATABASE_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    max_retries=15,
+    base=DatabaseRetryTask,
 )
 def close_hls_playlist(task_id: str) -> None:
     """A task's reconnect window is over: end its HLS playlist, store it, announce it. Idempotent."""
@@ -71,10 +74,7 @@ def close_hls_playlist(task_id: str) -> None:
     acks_late=True,
     ignore_result=True,
     bind=True,
-    autoretry_for=DATABASE_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    max_retries=15,
+    base=DatabaseRetryTask,
 )
 def upload_file(self: Task, file_id: int) -> None:
     """Upload and verify one file; quick retries with backoff and jitter, then the backup spool (101)."""
@@ -108,10 +108,7 @@ def expire_files() -> int:
     queue="io",
     acks_late=True,
     ignore_result=True,
-    autoretry_for=DATABASE_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    max_retries=15,
+    base=DatabaseRetryTask,
 )
 def deliver_callback(delivery_id: int) -> None:
     """One signed attempt; a failure schedules the next one (SPEC.md: about an hour of retries)."""

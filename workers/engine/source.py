@@ -171,8 +171,6 @@ class Source:
                     keyframe=bool(packet.is_keyframe) or kind == "audio",
                     received=time.time(),
                 )
-        except StallError:
-            raise
         except av.ExitError as exc:
             # PyAV's interrupt callback fired: no data within the read timeout.
             raise StallError(f"no data from {self.url} for {self.stall_timeout:.0f} s") from exc
