@@ -11,6 +11,8 @@ local file), :class:`StorageError` (anything else, e.g. bad credentials); ``Valu
 
 from __future__ import annotations
 
+import functools
+
 from .base import (
     MiB,
     StorageBackend,
@@ -43,6 +45,16 @@ def backend_for(config: StorageConfig) -> StorageBackend:
         if config.local_root is None:
             raise ValueError("local storage needs local_root")
         return LocalStorage(config.local_root, prefix=config.prefix)
+    return _remote_backend(config)
+
+
+@functools.lru_cache(maxsize=64)
+def _remote_backend(config: StorageConfig) -> StorageBackend:
+    """One S3 or COS client per storage target and process, shared by its threads (SDK clients are thread-safe).
+
+    A new client per upload costs a credentials and endpoint resolution and a new connection pool: under load
+    that was most of an upload's time (benchmarks/REPORT.md, file availability on S3).
+    """
     if config.provider == "s3":
         from .s3 import S3Storage
 
