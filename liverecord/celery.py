@@ -7,8 +7,11 @@ import os
 from celery import Celery
 from kombu import Queue
 
+from liverecord.broker import patch_redis_transport
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liverecord.settings")
 
+patch_redis_transport()
 app = Celery("liverecord")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("record"), Queue("io"), Queue("default"))

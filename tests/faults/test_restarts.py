@@ -1,0 +1,222 @@
+"""Whole-service faults, on the service as ``make run`` runs it (separate web, worker and beat processes, a real
+broker and database of their own): the broker restarted, the database restarted, and everything stopped and
+started again in the middle of a push. The test sees the service only through its REST API and its callbacks.
+
+On the embedded default the stack runs on SQLite and the filesystem broker; in CI's PostgreSQL + Redis run it
+gets a PostgreSQL cluster and a Redis of its own (the machine's are shared with the rest of the suite), which it
+stops and starts. Redis runs without persistence, as on this machine: a restart forgets every queued message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.hook_receiver import HookReceiver
+from tests.support.media import push_generated
+from tests.support.servers import PostgresServer, RedisServer, postgres_binaries
+from tests.support.stack import Stack, wait_for
+from workers.callbacks import SIGNATURE_HEADER, verify_signature
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
+CALLBACK_KEY = "restart-callback-key"
+FRAME = 1 / 25
+
+
+@dataclass
+class Backends:
+    database_url: str
+    broker_url: str
+    cache_url: str
+    postgres: PostgresServer | None
+    redis: RedisServer | None
+
+
+@contextlib.contextmanager
+def backends(root: Path, *, postgres: bool = ON_POSTGRES, redis: bool = ON_POSTGRES) -> Iterator[Backends]:
+    """SQLite and the filesystem broker (the embedded default), or a PostgreSQL and a Redis of the test's own."""
+    with contextlib.ExitStack() as servers:
+        pg = servers.enter_context(PostgresServer()) if postgres else None
+        rd = servers.enter_context(RedisServer()) if redis else None
+        yield Backends(
+            database_url=pg.url if pg else f"sqlite:///{root / 'db.sqlite3'}",
+            broker_url=rd.url(0) if rd else "filesystem://",
+            cache_url=rd.url(1) if rd else "",
+            postgres=pg,
+            redis=rd,
+        )
+
+
+@contextlib.contextmanager
+def running_stack(root: Path, found: Backends) -> Iterator[tuple[Stack, HookReceiver]]:
+    """The stack up, ingest included, with one rule recording FLV and MP4 (8 s files) and HLS, callbacks on."""
+    with HookReceiver(status=200) as receiver, Stack(
+        root, database_url=found.database_url, broker_url=found.broker_url, cache_url=found.cache_url
+    ) as stack:
+        stack.setup()
+        stack.start()
+        stack.start_ingest()
+        stack.api(
+            "POST",
+            "domains/",
+            json={"name": "127.0.0.1", "callback_url": receiver.url("/cb"), "callback_key": CALLBACK_KEY},
+        )
+        template = stack.api(
+            "POST",
+            "record-templates/",
+            json={"name": "t", "flv": {"record_interval": 8}, "mp4": {"record_interval": 8}, "hls": {}},
+        )
+        stack.api("POST", "record-rules/", json={"domain": "127.0.0.1", "template": template["id"]})
+        yield stack, receiver
+
+
+def stored_file_exists(stack: Stack) -> bool:
+    return any(f["status"] == "stored" for f in stack.all("files/"))
+
+
+def finished_files(stack: Stack, stream: str) -> list[dict[str, Any]]:
+    """Once the push's recorder is done and no file is still uploading: every file of the stream."""
+
+    def done() -> list[dict[str, Any]] | None:
+        sessions = stack.all("sessions/", stream_name=stream)
+        if not sessions or any(s["recorder_status"] not in ("done", "failed") for s in sessions):
+            return None
+        files = stack.all("files/", stream_name=stream)
+        return files if files and all(f["status"] not in ("uploading", "backup") for f in files) else None
+
+    return wait_for(done, 120, f"the recording of {stream} to finish", stack)
+
+
+def seconds(files: list[dict[str, Any]], fmt: str) -> float:
+    return sum(f["duration"] for f in files if f["format"] == fmt)
+
+
+def assert_announced_once(receiver: HookReceiver, files: list[dict[str, Any]], stack: Stack) -> None:
+    """Every stored file gets exactly one signed 100 (a restart never makes the service announce it twice)."""
+    stored = {f["id"] for f in files if f["status"] == "stored"}
+
+    def all_announced() -> Counter[str] | None:
+        announced = Counter(
+            r.json["file_id"] for r in receiver.matching(lambda r: (r.json or {}).get("event_type") == 100)
+        )
+        return announced if set(announced) >= stored else None
+
+    announced = wait_for(all_announced, 120, "a 100 callback for every stored file", stack)
+    time.sleep(2)  # a second 100, if one were coming, would come from the same retry sweep
+    announced = Counter(
+        r.json["file_id"] for r in receiver.matching(lambda r: (r.json or {}).get("event_type") == 100)
+    )
+    assert set(announced) == stored
+    assert max(announced.values()) == 1, announced.most_common(3)
+    for request in receiver.matching(lambda r: (r.json or {}).get("event_type") == 100):
+        assert verify_signature(
+            request.body, request.headers[SIGNATURE_HEADER.lower()], key=CALLBACK_KEY, now=int(time.time())
+        )
+
+
+def assert_contiguous(files: list[dict[str, Any]], fmt: str, *, max_gap: float) -> list[float]:
+    """Files of one format never overlap; returns the gaps between them (each at most ``max_gap``)."""
+    series = sorted((f for f in files if f["format"] == fmt), key=lambda f: f["start_time"])
+    gaps = []
+    for earlier, later in itertools.pairwise(series):
+        gap = (datetime.fromisoformat(later["start_time"]) - datetime.fromisoformat(earlier["end_time"])).total_seconds()
+        assert gap >= -FRAME, f"{fmt} files overlap by {-gap:.3f} s"
+        gaps.append(round(gap, 3))
+    assert all(g <= max_gap for g in gaps), gaps
+    return gaps
+
+
+def assert_spool_empty(stack: Stack) -> None:
+    left = [p for p in stack.spool.rglob("*") if p.is_file()] if stack.spool.exists() else []
+    assert not left, f"spool files left behind: {left[:5]}"
+
+
+def test_the_broker_restarted_mid_push_loses_nothing(tmp_path: Path) -> None:
+    pushed = 30.0
+    with backends(tmp_path, redis=True) as found, running_stack(tmp_path, found) as (stack, receiver):
+        assert found.redis is not None
+        publisher = push_generated(stack.nginx.rtmp_url("broker"), seconds=pushed)  # type: ignore[union-attr]
+        try:
+            wait_for(lambda: stored_file_exists(stack), 30, "a first stored file", stack)
+            found.redis.stop(kill=True)
+            time.sleep(5)
+            found.redis.start()
+            assert publisher.wait(timeout=60) == 0
+        finally:
+            publisher.kill()
+        files = finished_files(stack, "broker")
+        assert all(f["status"] == "stored" for f in files), [(f["format"], f["status"], f["error"]) for f in files]
+        # The recorder never stopped: the broker carries jobs, not media.
+        assert seconds(files, "flv") == pytest.approx(pushed, abs=2 * FRAME)
+        assert seconds(files, "mp4") == pytest.approx(pushed, abs=2 * FRAME)
+        assert_contiguous(files, "flv", max_gap=FRAME)
+        assert_announced_once(receiver, files, stack)
+        assert_spool_empty(stack)
+
+
+@pytest.mark.skipif(postgres_binaries() is None, reason="needs PostgreSQL server binaries (initdb, pg_ctl)")
+def test_the_database_restarted_mid_push_loses_nothing(tmp_path: Path) -> None:
+    pushed = 30.0
+    with backends(tmp_path, postgres=True) as found, running_stack(tmp_path, found) as (stack, receiver):
+        assert found.postgres is not None
+        publisher = push_generated(stack.nginx.rtmp_url("database"), seconds=pushed)  # type: ignore[union-attr]
+        try:
+            wait_for(lambda: stored_file_exists(stack), 30, "a first stored file", stack)
+            found.postgres.stop("fast")
+            time.sleep(10)  # longer than one 8 s file: a file closes while the database is away
+            found.postgres.start()
+            assert publisher.wait(timeout=60) == 0
+        finally:
+            publisher.kill()
+        files = finished_files(stack, "database")
+        assert all(f["status"] == "stored" for f in files), [(f["format"], f["status"], f["error"]) for f in files]
+        # The recorder kept spooling and packaging; its rows waited for the database.
+        assert seconds(files, "flv") == pytest.approx(pushed, abs=2 * FRAME)
+        assert seconds(files, "mp4") == pytest.approx(pushed, abs=2 * FRAME)
+        assert_contiguous(files, "flv", max_gap=FRAME)
+        assert_announced_once(receiver, files, stack)
+        assert_spool_empty(stack)
+
+
+def test_everything_stopped_and_started_mid_push_resumes_the_recording(tmp_path: Path) -> None:
+    pushed = 45.0
+    with backends(tmp_path) as found, running_stack(tmp_path, found) as (stack, receiver):
+        publisher = push_generated(stack.nginx.rtmp_url("restart"), seconds=pushed)  # type: ignore[union-attr]
+        try:
+            wait_for(lambda: stored_file_exists(stack), 30, "a first stored file", stack)
+            stopped_at = time.monotonic()
+            stack.stop_all()  # web, workers and beat: SIGTERM, SIGKILL after 5 s, like honcho
+            if found.redis is not None:
+                found.redis.stop()
+                found.redis.start()
+            stack.start()
+            outage = time.monotonic() - stopped_at
+            assert publisher.wait(timeout=90) == 0
+        finally:
+            publisher.kill()
+        files = finished_files(stack, "restart")
+        assert all(f["status"] == "stored" for f in files), [(f["format"], f["status"], f["error"]) for f in files]
+        recorded = seconds(files, "flv")
+        gaps = assert_contiguous(files, "flv", max_gap=outage + 10)
+        print(f"restart: outage {outage:.1f} s; recorded {recorded:.2f} of {pushed} s; gaps between files {gaps}")
+        # What the push sent while nothing ran, and the watchdog's few seconds to notice, are all that is lost.
+        assert recorded >= pushed - outage - 10
+        assert {f["format"] for f in files} == {"flv", "mp4", "hls"}
+        assert_announced_once(receiver, files, stack)
+        assert_spool_empty(stack)
+        sessions = stack.all("sessions/", stream_name="restart")
+        tasks = stack.all("record-tasks/", stream_name="restart")
+        assert all(s["status"] == "ended" for s in sessions), sessions
+        assert tasks and all(t["status"] == "finished" for t in tasks), [(t["status"], t.get("error")) for t in tasks]
