@@ -62,9 +62,10 @@ def backends(root: Path, *, postgres: bool = ON_POSTGRES, redis: bool = ON_POSTG
 @contextlib.contextmanager
 def running_stack(root: Path, found: Backends) -> Iterator[tuple[Stack, HookReceiver]]:
     """The stack up, ingest included, with one rule recording FLV and MP4 (8 s files) and HLS, callbacks on."""
-    with HookReceiver(status=200) as receiver, Stack(
-        root, database_url=found.database_url, broker_url=found.broker_url, cache_url=found.cache_url
-    ) as stack:
+    with (
+        HookReceiver(status=200) as receiver,
+        Stack(root, database_url=found.database_url, broker_url=found.broker_url, cache_url=found.cache_url) as stack,
+    ):
         stack.setup()
         stack.start()
         stack.start_ingest()
@@ -115,9 +116,7 @@ def assert_announced_once(receiver: HookReceiver, files: list[dict[str, Any]], s
 
     announced = wait_for(all_announced, 120, "a 100 callback for every stored file", stack)
     time.sleep(2)  # a second 100, if one were coming, would come from the same retry sweep
-    announced = Counter(
-        r.json["file_id"] for r in receiver.matching(lambda r: (r.json or {}).get("event_type") == 100)
-    )
+    announced = Counter(r.json["file_id"] for r in receiver.matching(lambda r: (r.json or {}).get("event_type") == 100))
     assert set(announced) == stored
     assert max(announced.values()) == 1, announced.most_common(3)
     for request in receiver.matching(lambda r: (r.json or {}).get("event_type") == 100):
@@ -131,7 +130,9 @@ def assert_contiguous(files: list[dict[str, Any]], fmt: str, *, max_gap: float) 
     series = sorted((f for f in files if f["format"] == fmt), key=lambda f: f["start_time"])
     gaps = []
     for earlier, later in itertools.pairwise(series):
-        gap = (datetime.fromisoformat(later["start_time"]) - datetime.fromisoformat(earlier["end_time"])).total_seconds()
+        gap = (
+            datetime.fromisoformat(later["start_time"]) - datetime.fromisoformat(earlier["end_time"])
+        ).total_seconds()
         assert gap >= -FRAME, f"{fmt} files overlap by {-gap:.3f} s"
         gaps.append(round(gap, 3))
     assert all(g <= max_gap for g in gaps), gaps

@@ -6,6 +6,7 @@ that restarts a server gets one of its own: same binaries, its own port and data
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -114,9 +115,9 @@ class PostgresServer:
     def __enter__(self) -> PostgresServer:
         return self.init()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        try:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError, TimeoutError):
             self.stop("immediate")
-        except (subprocess.CalledProcessError, TimeoutError):
-            pass
         shutil.rmtree(self.root, ignore_errors=True)

@@ -217,4 +217,6 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, stack: Sta
         if value:
             return value
         time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}" + (f"\n{stack.logs_text()}" if stack else ""))
+    raise AssertionError(
+        f"timed out after {timeout:.0f} s waiting for {what}" + (f"\n{stack.logs_text()}" if stack else "")
+    )
