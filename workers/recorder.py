@@ -101,13 +101,21 @@ class SessionListener(RecorderListener):
         self._lock = threading.Lock()
 
     def on_started(self, stats: StreamStats) -> None:
-        session_record_stats(session_id=self.session_id, stats=asdict(stats))
+        try:
+            session_record_stats(session_id=self.session_id, stats=asdict(stats))
+        finally:
+            close_old_connections()
 
     def on_heartbeat(self, stats: StreamStats) -> None:
-        session_record_stats(session_id=self.session_id, stats=asdict(stats))
-        self._follow_rows()
-        self._sync_live_playlists()
-        close_old_connections()
+        """Runs on the supervising thread. A database that restarted leaves this thread's connection broken:
+        it is dropped after every beat (``close_old_connections``), so the first beat after the restart gets
+        through and the watchdog never takes a live recorder for dead."""
+        try:
+            session_record_stats(session_id=self.session_id, stats=asdict(stats))
+            self._follow_rows()
+            self._sync_live_playlists()
+        finally:
+            close_old_connections()
 
     def _sync_live_playlists(self) -> None:
         """Every few seconds, queue the upload of what each live HLS playlist has grown by (queue io)."""
