@@ -112,6 +112,7 @@ class Stack:
                 "1",
                 "--threads",
                 "8",
+                "--no-control-socket",
             ],
         )
         wait_port(self.web_port, timeout=30)
