@@ -107,3 +107,47 @@ def test_garbage_inside_the_payload(ingest: Any, tmp_path: Path) -> None:
         30,
         "a clean push",
     )
+
+
+def test_a_minute_without_a_keyframe(ingest: Any) -> None:
+    """10 s with a keyframe every second, then 60 s with none, then 5 s with keyframes again. Files are cut at
+    keyframes only, so the file that spans the drought runs over its 5 s; nothing is lost and nothing breaks."""
+    record_everything("drought")
+    keyframes = "expr:gte(t,if(lt(n_forced,10),n_forced,60+n_forced))"  # t = 0..9, then 70, 71, ...
+    publisher = push_generated(
+        ingest.rtmp_url("drought"), seconds=75, gop_frames=5000, extra_args=["-force_key_frames", keyframes]
+    )
+    early = wait_until(
+        lambda: RecordFile.objects.filter(stream_name="drought", format="flv", status=FileStatus.STORED).first(),
+        20,
+        "a file from before the drought",
+    )
+    early_bytes = Path(early.local_path).read_bytes()
+    assert publisher.wait(timeout=120) == 0
+    wait_until(
+        lambda: PublishSession.objects.filter(stream_name="drought", recorder_status=RecorderStatus.DONE).exists(),
+        30,
+        "the end",
+    )
+    files = wait_until(
+        lambda: (
+            (f := list(RecordFile.objects.order_by("start_time")))
+            and all(x.status != FileStatus.UPLOADING for x in f)
+            and f
+        ),
+        30,
+        "files",
+    )
+    assert all(f.status == FileStatus.STORED for f in files), [(f.format, f.error) for f in files]
+    assert Path(early.local_path).read_bytes() == early_bytes, "a finished file is never rewritten"
+    for fmt in ("flv", "mp4"):
+        series = [f for f in files if f.format == fmt]
+        assert sum(f.duration for f in series) == pytest.approx(75, abs=2 / 25), fmt
+        assert max(f.duration for f in series) >= 60, "the file over the drought could not be cut before it ends"
+        for record in series:
+            assert decodes_to_the_end(record.local_path) > 0
+    playlist = next(f for f in files if f.format == "hls")
+    text = Path(playlist.local_path).read_text()
+    target = int(text.split("#EXT-X-TARGETDURATION:")[1].split()[0])
+    longest = max(float(line.split(":")[1].rstrip(",")) for line in text.splitlines() if line.startswith("#EXTINF:"))
+    assert longest >= 60 and round(longest) <= target, (longest, target)  # RFC 8216 4.3.3.1
