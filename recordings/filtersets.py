@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import django_filters
+from django.db import connection
+from django.db.models import QuerySet
 
 from liverecord.api.filters import MultiValueCharFilter, TimeRangeFilter
 from recordings.choices import CallbackEvent, DeliveryStatus, FileStatus, SessionStatus, TaskKind, TaskStatus
@@ -16,11 +18,18 @@ class RecordFileFilterSet(django_filters.FilterSet):
     task = MultiValueCharFilter(field_name="task__public_id")
     status = django_filters.MultipleChoiceFilter(choices=FileStatus.choices, distinct=False)
     start_time = TimeRangeFilter()
-    name_prefix = django_filters.CharFilter(field_name="name", lookup_expr="startswith")
+    name_prefix = django_filters.CharFilter(method="filter_name_prefix")
 
     class Meta:
         model = RecordFile
         fields = ["domain", "app_name", "stream_name", "format", "task", "status"]
+
+    def filter_name_prefix(self, queryset: QuerySet[RecordFile], name: str, value: str) -> QuerySet[RecordFile]:
+        """Names starting with ``value`` (case-sensitive), in a form each database answers from the (app, name)
+        index: SQLite's LIKE ignores case and so cannot use it, while a range on its binary collation can."""
+        if connection.vendor == "sqlite":
+            return queryset.filter(name__gte=value, name__lt=value + "\U0010ffff")
+        return queryset.filter(name__startswith=value)
 
 
 class PublishSessionFilterSet(django_filters.FilterSet):

@@ -369,7 +369,11 @@ class RecordFile(TimeStampedModel):
         verbose_name = "recorded file"
         indexes = [
             models.Index(fields=["app", "-start_time"], name="file_app_start_idx"),
-            models.Index(fields=["app", "name"], name="file_app_name_idx"),
+            # name_prefix: PostgreSQL answers LIKE 'prefix%' from a pattern_ops index whatever the collation
+            # (other databases ignore the operator classes: a plain (app, name) index).
+            models.Index(
+                fields=["app", "name"], name="file_app_name_idx", opclasses=["int8_ops", "varchar_pattern_ops"]
+            ),
             # The files list's common filters, newest first (benchmarks/REPORT.md §5).
             models.Index(fields=["app", "stream_name", "-start_time"], name="file_app_stream_idx"),
             models.Index(fields=["app", "format", "status", "-start_time"], name="file_app_format_status_idx"),
