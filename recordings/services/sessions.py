@@ -15,7 +15,7 @@ from django.utils import timezone
 from recordings.choices import FINAL_TASK_STATUSES, RecorderStatus, SessionStatus, TaskKind, TaskStatus
 from recordings.models import PublishSession, RecordTask
 from recordings.services.callbacks import notify_push_ended, notify_push_started
-from recordings.services.tasks import reconnect_task_attach, scheduled_tasks_attach, task_recording_finished
+from recordings.services.tasks import session_tasks_attach, task_recording_finished
 from rules.constants import DEFAULT_SOURCE_URL_TEMPLATE
 from rules.models import Domain
 from rules.push_auth import push_signature_error
@@ -93,7 +93,9 @@ def session_open(*, push: PushInfo) -> PublishSession:
             source_url=_source_url(domain, push),
         )
         notify_push_started(session=session)
-        tasks = _attach_rule_task(session, domain) + scheduled_tasks_attach(session=session, now=now)
+        continued, scheduled = session_tasks_attach(session=session, now=now)
+        tasks = [continued] if continued is not None else _rule_task(session, domain)
+        tasks += scheduled
         if tasks or session_needs_spool(session=session, now=now):
             recorder_dispatch(session=session)
         else:
@@ -167,10 +169,8 @@ def recorder_refused(*, session_id: int, reason: str) -> None:
         PublishSession.objects.filter(pk=session_id).update(recorder_note=reason, updated=now)
 
 
-def _attach_rule_task(session: PublishSession, domain: Domain) -> list[RecordTask]:
-    continued = reconnect_task_attach(session=session, now=session.started_at)
-    if continued is not None:
-        return [continued]
+def _rule_task(session: PublishSession, domain: Domain) -> list[RecordTask]:
+    """The push's rule task, when the most specific matching rule's template records anything."""
     rule = rule_match(app=domain.app, domain=domain.name, app_name=session.app_name, stream_name=session.stream_name)
     if rule is None or not rule.template.enabled_formats:
         return []

@@ -267,46 +267,29 @@ def task_delete(*, task: RecordTask) -> None:
     task.delete()
 
 
-def reconnect_task_attach(*, session: PublishSession, now: datetime) -> RecordTask | None:
-    """A push started within a rule task's HLS reconnect window: that task continues (and its playlist)."""
-    task = (
-        RecordTask.objects.select_for_update()
-        .filter(
-            app=session.app,
-            domain=session.domain_name,
-            app_name=session.app_name,
-            stream_name=session.stream_name,
-            kind=TaskKind.RULE,
-            status=TaskStatus.WAITING,
-            continue_until__gt=now,
-        )
-        .order_by("-continue_until")
-        .first()
-    )
-    if task is not None:
-        task.continue_until = None
-        task.save(update_fields=["continue_until", "updated"])
-        _attach(task, session, now=now)
-    return task
-
-
-def scheduled_tasks_attach(*, session: PublishSession, now: datetime) -> list[RecordTask]:
-    """A push started: scheduled tasks whose window covers now record it too."""
-    tasks = list(
+def session_tasks_attach(*, session: PublishSession, now: datetime) -> tuple[RecordTask | None, list[RecordTask]]:
+    """A push started: the rule task whose HLS reconnect window it falls in continues (and its playlist), and
+    scheduled tasks whose window covers now record it too. One locked query for both: it runs on every
+    publish hook, whose budget is a few milliseconds (benchmarks/REPORT.md §4)."""
+    found = list(
         RecordTask.objects.select_for_update().filter(
+            Q(kind=TaskKind.RULE, status=TaskStatus.WAITING, continue_until__gt=now)
+            | Q(kind=TaskKind.SCHEDULED, status__in=NOT_STARTED, start_time__lte=now, end_time__gt=now),
             app=session.app,
             domain=session.domain_name,
             app_name=session.app_name,
             stream_name=session.stream_name,
-            kind=TaskKind.SCHEDULED,
-            status__in=NOT_STARTED,
-            start_time__lte=now,
-            end_time__gt=now,
         )
     )
-    for task in tasks:
+    continued = max((t for t in found if t.kind == TaskKind.RULE), key=lambda t: t.continue_until or now, default=None)
+    if continued is not None:
+        continued.continue_until = None
+        continued.save(update_fields=["continue_until", "updated"])
+        _attach(continued, session, now=now)
+    scheduled = [t for t in found if t.kind == TaskKind.SCHEDULED]
+    for task in scheduled:
         _attach(task, session, now=now)
-    return tasks
+    return continued, scheduled
 
 
 def task_recording_finished(*, task_id: str, now: datetime | None = None, error: str = "") -> None:

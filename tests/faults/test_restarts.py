@@ -24,6 +24,7 @@ import pytest
 
 from tests.support.hook_receiver import HookReceiver
 from tests.support.media import push_generated
+from tests.support.s3 import ACCESS_KEY, SECRET_KEY, start_s3_server
 from tests.support.servers import PostgresServer, RedisServer, postgres_binaries
 from tests.support.stack import Stack, wait_for
 from workers.callbacks import SIGNATURE_HEADER, verify_signature
@@ -60,27 +61,33 @@ def backends(root: Path, *, postgres: bool = ON_POSTGRES, redis: bool = ON_POSTG
 
 
 @contextlib.contextmanager
-def running_stack(root: Path, found: Backends) -> Iterator[tuple[Stack, HookReceiver]]:
-    """The stack up, ingest included, with one rule recording FLV and MP4 (8 s files) and HLS, callbacks on."""
+def running_stack(root: Path, found: Backends, **env: str) -> Iterator[tuple[Stack, HookReceiver]]:
+    """The stack up, ingest included, recording every push into FLV and MP4 (8 s files) and HLS, callbacks on."""
     with (
         HookReceiver(status=200) as receiver,
-        Stack(root, database_url=found.database_url, broker_url=found.broker_url, cache_url=found.cache_url) as stack,
+        Stack(
+            root, database_url=found.database_url, broker_url=found.broker_url, cache_url=found.cache_url, **env
+        ) as stack,
     ):
         stack.setup()
         stack.start()
         stack.start_ingest()
-        stack.api(
-            "POST",
-            "domains/",
-            json={"name": "127.0.0.1", "callback_url": receiver.url("/cb"), "callback_key": CALLBACK_KEY},
-        )
-        template = stack.api(
-            "POST",
-            "record-templates/",
-            json={"name": "t", "flv": {"record_interval": 8}, "mp4": {"record_interval": 8}, "hls": {}},
-        )
-        stack.api("POST", "record-rules/", json={"domain": "127.0.0.1", "template": template["id"]})
+        record_everything(stack, receiver.url("/cb"))
         yield stack, receiver
+
+
+def record_everything(stack: Stack, callback_url: str, storage: int | None = None) -> None:
+    stack.api(
+        "POST",
+        "domains/",
+        json={"name": "127.0.0.1", "callback_url": callback_url, "callback_key": CALLBACK_KEY, "storage": storage},
+    )
+    template = stack.api(
+        "POST",
+        "record-templates/",
+        json={"name": "t", "flv": {"record_interval": 8}, "mp4": {"record_interval": 8}, "hls": {}},
+    )
+    stack.api("POST", "record-rules/", json={"domain": "127.0.0.1", "template": template["id"]})
 
 
 def stored_file_exists(stack: Stack) -> bool:
@@ -104,25 +111,21 @@ def seconds(files: list[dict[str, Any]], fmt: str) -> float:
     return sum(f["duration"] for f in files if f["format"] == fmt)
 
 
-def assert_announced_once(receiver: HookReceiver, files: list[dict[str, Any]], stack: Stack) -> None:
+def assert_announced_once(stack: Stack, files: list[dict[str, Any]], *receivers: HookReceiver) -> None:
     """Every stored file gets exactly one signed 100 (a restart never makes the service announce it twice)."""
     stored = {f["id"] for f in files if f["status"] == "stored"}
 
-    def all_announced() -> Counter[str] | None:
-        announced = Counter(
-            r.json["file_id"] for r in receiver.matching(lambda r: (r.json or {}).get("event_type") == 100)
-        )
-        return announced if set(announced) >= stored else None
+    def announcements() -> list[Any]:
+        return [r for rx in receivers for r in rx.requests if (r.json or {}).get("event_type") == 100]
 
-    announced = wait_for(all_announced, 120, "a 100 callback for every stored file", stack)
+    wait_for(lambda: {r.json["file_id"] for r in announcements()} >= stored, 120, "a 100 for every file", stack)
     time.sleep(2)  # a second 100, if one were coming, would come from the same retry sweep
-    announced = Counter(r.json["file_id"] for r in receiver.matching(lambda r: (r.json or {}).get("event_type") == 100))
+    announced = Counter(r.json["file_id"] for r in announcements())
     assert set(announced) == stored
     assert max(announced.values()) == 1, announced.most_common(3)
-    for request in receiver.matching(lambda r: (r.json or {}).get("event_type") == 100):
-        assert verify_signature(
-            request.body, request.headers[SIGNATURE_HEADER.lower()], key=CALLBACK_KEY, now=int(time.time())
-        )
+    for request in announcements():
+        signature = request.headers[SIGNATURE_HEADER.lower()]
+        assert verify_signature(request.body, signature, key=CALLBACK_KEY, now=int(time.time()))
 
 
 def assert_contiguous(files: list[dict[str, Any]], fmt: str, *, max_gap: float) -> list[float]:
@@ -163,7 +166,7 @@ def test_the_broker_restarted_mid_push_loses_nothing(tmp_path: Path) -> None:
         assert seconds(files, "flv") == pytest.approx(pushed, abs=2 * FRAME)
         assert seconds(files, "mp4") == pytest.approx(pushed, abs=2 * FRAME)
         assert_contiguous(files, "flv", max_gap=FRAME)
-        assert_announced_once(receiver, files, stack)
+        assert_announced_once(stack, files, receiver)
         assert_spool_empty(stack)
 
 
@@ -187,7 +190,7 @@ def test_the_database_restarted_mid_push_loses_nothing(tmp_path: Path) -> None:
         assert seconds(files, "flv") == pytest.approx(pushed, abs=2 * FRAME)
         assert seconds(files, "mp4") == pytest.approx(pushed, abs=2 * FRAME)
         assert_contiguous(files, "flv", max_gap=FRAME)
-        assert_announced_once(receiver, files, stack)
+        assert_announced_once(stack, files, receiver)
         assert_spool_empty(stack)
 
 
@@ -215,9 +218,91 @@ def test_everything_stopped_and_started_mid_push_resumes_the_recording(tmp_path:
         # What the push sent while nothing ran, and the watchdog's few seconds to notice, are all that is lost.
         assert recorded >= pushed - outage - 10
         assert {f["format"] for f in files} == {"flv", "mp4", "hls"}
-        assert_announced_once(receiver, files, stack)
+        assert_announced_once(stack, files, receiver)
         assert_spool_empty(stack)
         sessions = stack.all("sessions/", stream_name="restart")
         tasks = stack.all("record-tasks/", stream_name="restart")
         assert all(s["status"] == "ended" for s in sessions), sessions
         assert tasks and all(t["status"] == "finished" for t in tasks), [(t["status"], t.get("error")) for t in tasks]
+
+
+def test_storage_and_callback_receiver_down_mid_push_lose_nothing(tmp_path: Path) -> None:
+    """S3 (moto on loopback) and the callback receiver both stop for 15 s in the middle of a push: files made
+    meanwhile go to the local backup (101, sent once the receiver is back) and reach S3 when it is back (100)."""
+    pushed = 36.0
+    s3 = start_s3_server()
+    s3.client().create_bucket(Bucket="faults")  # type: ignore[attr-defined]
+    receiver = HookReceiver(status=200).start()
+    later = HookReceiver(status=200, port=receiver.port)
+    fast_retries = {
+        "LIVEREC_UPLOAD_RETRY_DELAYS": "1,1",
+        "LIVEREC_BACKUP_RETRY_SECONDS": "5",
+        "LIVEREC_CALLBACK_RETRY_DELAYS": "3,3,3,3,3,3,3,3,3",
+        "LIVEREC_CALLBACK_ATTEMPTS": "10",
+    }
+    try:
+        with (
+            backends(tmp_path) as found,
+            Stack(
+                tmp_path,
+                database_url=found.database_url,
+                broker_url=found.broker_url,
+                cache_url=found.cache_url,
+                **fast_retries,
+            ) as stack,
+        ):
+            stack.setup()
+            stack.start()
+            stack.start_ingest()
+            target = stack.api(
+                "POST",
+                "storage-targets/",
+                json={
+                    "name": "s3",
+                    "provider": "s3",
+                    "bucket": "faults",
+                    "region": "us-east-1",
+                    "endpoint_url": s3.endpoint_url,
+                    "path_style": True,
+                    "access_key_id": ACCESS_KEY,
+                    "secret_access_key": SECRET_KEY,
+                    "prefix": "live",
+                },
+            )
+            record_everything(stack, receiver.url("/cb"), storage=target["id"])
+            publisher = push_generated(stack.nginx.rtmp_url("outage"), seconds=pushed)  # type: ignore[union-attr]
+            try:
+                wait_for(lambda: stored_file_exists(stack), 30, "a first stored file", stack)
+                s3.stop()
+                receiver.stop()
+                wait_for(
+                    lambda: any(f["status"] == "backup" for f in stack.all("files/")), 30, "a file in backup", stack
+                )
+                time.sleep(5)
+                s3 = start_s3_server(s3.port)  # moto starts empty: the bucket again, without its objects
+                s3.client().create_bucket(Bucket="faults")  # type: ignore[attr-defined]
+                later.start()
+                back_at = time.time()
+                assert publisher.wait(timeout=60) == 0
+            finally:
+                publisher.kill()
+            files = finished_files(stack, "outage")
+            assert all(f["status"] == "stored" for f in files), [(f["format"], f["status"], f["error"]) for f in files]
+            assert seconds(files, "flv") == pytest.approx(pushed, abs=2 * FRAME)
+            assert_contiguous(files, "flv", max_gap=FRAME)
+            # What was stored after S3 came back is in the bucket, whole (moto restarted empty: not what came before).
+            bucket = s3.client()
+            after = [f for f in files if datetime.fromisoformat(f["stored_at"]).timestamp() > back_at]
+            assert after, "files were held in backup and stored once S3 was back"
+            for record in after:
+                if record["format"] != "hls":
+                    head = bucket.head_object(Bucket="faults", Key=record["object_key"])  # type: ignore[attr-defined]
+                    assert head["ContentLength"] == record["size"]
+            backup = [r for r in later.requests if (r.json or {}).get("event_type") == 101]
+            assert backup, "the files that went to backup were announced with 101 once the receiver was back"
+            assert_announced_once(stack, files, receiver, later)
+            assert_spool_empty(stack)
+    finally:
+        receiver.stop()
+        later.stop()
+        s3.server.stop()

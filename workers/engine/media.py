@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import av
 
 from workers.engine.errors import PackagingError
-from workers.engine.models import TS_HZ, ChunkInfo, codec_name
+from workers.engine.models import TS_HZ, ChunkInfo
 from workers.engine.spool import to_ticks
 
 WRAP = 1 << 33  # MPEG-TS timestamps are 33-bit: the spool timeline wraps after ~26.5 h
@@ -109,67 +108,3 @@ def _fill_durations(packets: list[ChunkPacket], info: ChunkInfo) -> None:
             p.duration = min(info.end_dts_ts - p.dts, TS_HZ)
         if p.duration <= 0:
             p.duration = TS_HZ // 25
-
-
-@dataclass
-class MediaInfo:
-    duration: float
-    video_codec: str | None
-    audio_codec: str | None
-    width: int | None
-    height: int | None
-    packets: dict[str, int]
-
-
-def measure(path: Path) -> MediaInfo:
-    """Duration of a written file, from its packets (not from header guesses).
-
-    ADTS and MP3 headers carry no duration and FLV's is written by the muxer
-    from what it was told, so the packets are the only honest measure.
-    """
-    try:
-        container: Any = av.open(str(path))
-    except (av.FFmpegError, OSError) as exc:
-        raise PackagingError(f"cannot read back {path.name}: {exc}") from exc
-    try:
-        video = next(iter(container.streams.video), None)
-        audio = next(iter(container.streams.audio), None)
-        first: dict[int, float] = {}
-        end: dict[int, float] = {}
-        last_dts: dict[int, float] = {}
-        counts: dict[str, int] = {"video": 0, "audio": 0}
-        for pkt in container.demux([s for s in (video, audio) if s is not None]):
-            if pkt.size == 0:
-                continue
-            i = pkt.stream.index
-            tb = pkt.time_base
-            if pkt.pts is None and pkt.dts is None:
-                # A lone ADTS frame has no timestamp: it follows the previous packet.
-                t = d = end.get(i, 0.0)
-            else:
-                t = float((pkt.pts if pkt.pts is not None else pkt.dts) * tb)
-                d = float((pkt.dts if pkt.dts is not None else pkt.pts) * tb)
-            dur = float(pkt.duration * tb) if pkt.duration else 0.0
-            if not dur and pkt.stream.type == "audio":
-                cc = pkt.stream.codec_context
-                if cc.sample_rate:
-                    dur = (cc.frame_size or 1024) / cc.sample_rate
-            if not dur and i in last_dts and d > last_dts[i]:
-                dur = d - last_dts[i]  # constant frame rate: the dts step is the frame length
-            last_dts[i] = d
-            first[i] = min(first.get(i, t), t)
-            end[i] = max(end.get(i, t), t + dur)
-            counts[pkt.stream.type] += 1
-        # The longest track, like ffprobe: a B-frame stream's first pts sits a frame or two
-        # after its audio, and summing that gap per file would drift.
-        duration = max((end[i] - first[i] for i in first), default=0.0)
-        return MediaInfo(
-            duration=round(duration, 6),
-            video_codec=codec_name(video.codec_context) if video is not None else None,
-            audio_codec=codec_name(audio.codec_context) if audio is not None else None,
-            width=(video.codec_context.width or None) if video is not None else None,
-            height=(video.codec_context.height or None) if video is not None else None,
-            packets=counts,
-        )
-    finally:
-        container.close()

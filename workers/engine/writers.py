@@ -24,8 +24,8 @@ import av
 
 from workers.engine.errors import PackagingError
 from workers.engine.hls import HlsPlaylistWriter
-from workers.engine.media import ChunkData, ChunkPacket, measure
-from workers.engine.models import FORMAT_EXTENSIONS, TS_HZ, ChunkInfo, PackagedFile, RecordingSpec
+from workers.engine.media import ChunkData, ChunkPacket
+from workers.engine.models import FORMAT_EXTENSIONS, TS_HZ, ChunkInfo, PackagedFile, RecordingSpec, codec_name
 from workers.engine.spool import TS_MUX_OPTIONS
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,9 @@ class _File:
     start_wall: float
     end_wall: float
     last_dts: dict[str, int] = field(default_factory=dict)
+    # What was muxed, per track, in 90 kHz: the file's duration without reading it back.
+    first_pts: dict[str, int] = field(default_factory=dict)
+    end_pts: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     packets: int = 0
     first_seq: int = -1  # the spool chunk it starts in: kept until the file is finished (crash safety)
@@ -178,10 +181,12 @@ class FileSeries:
         pkt.stream = out
         pkt.time_base = TS_TIME_BASE
         pkt.dts = dts
-        pkt.pts = max(cp.pts - f.offset, dts)
+        pts = pkt.pts = max(cp.pts - f.offset, dts)
         pkt.duration = cp.duration
         f.container.mux(pkt)
         f.packets += 1
+        f.first_pts[cp.kind] = min(f.first_pts.get(cp.kind, pts), pts)
+        f.end_pts[cp.kind] = max(f.end_pts.get(cp.kind, 0), pts + cp.duration)
         f.end_wall = max(f.end_wall, cp.wall + cp.duration / TS_HZ)
 
     def _close(self, end_wall: float | None) -> None:
@@ -212,20 +217,31 @@ class FileSeries:
         name = self.spec.name_for(self.fmt, f.start_wall, end_wall)
         path = final_path(self.spec.output_dir, name, FORMAT_EXTENSIONS[self.fmt])
         os.replace(f.tmp, path)
-        m = measure(path)
+        video = f.out.get("video")
+        audio = f.out.get("audio")
         return PackagedFile(
             recording_id=self.spec.recording_id,
             format=self.fmt,
             path=path,
             start_wallclock=f.start_wall,
             end_wallclock=end_wall,
-            duration=m.duration,
+            duration=round(self._duration(f), 6),
             size=path.stat().st_size,
-            video_codec=m.video_codec,
-            audio_codec=m.audio_codec,
-            width=m.width,
-            height=m.height,
+            video_codec=codec_name(video.codec_context) if video is not None else None,
+            audio_codec=self._audio_codec(audio),
+            width=(video.codec_context.width or None) if video is not None else None,
+            height=(video.codec_context.height or None) if video is not None else None,
         )
+
+    def _duration(self, f: _File) -> float:
+        """The longest track, like ffprobe (a B-frame stream's first pts sits a frame or two after its audio,
+        and summing that gap per file would drift). Counted while muxing: reading every finished file back
+        to measure it cost a tenth of the recorder's CPU (benchmarks/REPORT.md §1)."""
+        spans = [f.end_pts[kind] - first for kind, first in f.first_pts.items()]
+        return max(spans, default=0) / TS_HZ
+
+    def _audio_codec(self, audio: Any) -> str | None:
+        return codec_name(audio.codec_context) if audio is not None else None
 
     def _error_file(self, start: float, end: float, exc: BaseException) -> PackagedFile:
         log.warning("%s %s: file failed: %s", self.spec.recording_id, self.fmt, exc)
@@ -284,6 +300,7 @@ class Mp3Series(FileSeries):
         st.codec_context.bit_rate = self.spec.mp3_bitrate
         f.out["audio"] = st
         f.extra["samples"] = 0
+        f.extra["seconds"] = 0.0
 
     def _write(self, f: _File, cp: ChunkPacket) -> None:
         st = f.out["audio"]
@@ -301,9 +318,17 @@ class Mp3Series(FileSeries):
             frame.pts = f.extra["samples"]
             frame.time_base = Fraction(1, frame.sample_rate)
             f.extra["samples"] += frame.samples
+            f.extra["seconds"] += frame.samples / frame.sample_rate
             f.container.mux(st.encode(frame))
         f.packets += 1
         f.end_wall = max(f.end_wall, cp.wall + cp.duration / TS_HZ)
+
+    def _duration(self, f: _File) -> float:
+        """The audio it was given (LAME adds no time: its priming and padding are marked as such)."""
+        return float(f.extra["seconds"])
+
+    def _audio_codec(self, audio: Any) -> str | None:
+        return "mp3"
 
     def _close_container(self, f: _File) -> None:
         try:
