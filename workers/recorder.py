@@ -7,14 +7,13 @@ heartbeats, RecordFile rows) and the rows' state (a push that ended, a stopped t
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +48,7 @@ from workers.engine import (
     StreamStats,
     sweep_orphans,
 )
+from workers.spool_lock import spool_fence
 from workers.tasks import sync_hls
 
 log = logging.getLogger(__name__)
@@ -336,27 +336,6 @@ def run_session_recorder(session_id: int) -> bool:
     finally:
         slots.release()
     return True
-
-
-@contextlib.contextmanager
-def spool_fence(spool_dir: Path) -> Iterator[bool]:
-    """Hold the session's spool for this recorder alone: True if no live recorder on this host holds it.
-
-    The watchdog judges by heartbeats in the database, which a loaded machine can delay; the kernel knows
-    better. The lock dies with its process, so a killed recorder's successor gets it at once, while a recorder
-    that is merely slow keeps it and a second one never writes into the same spool.
-    """
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    with open(spool_dir / "recorder.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _record_session(session_id: int) -> None:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -252,29 +253,38 @@ def session_recorder_finished(*, session_id: int, error: str = "") -> None:
 
 
 def recorders_reclaim(*, now: datetime | None = None) -> list[int]:
-    """Watchdog (beat): a recorder whose heartbeat is stale died with its worker; queue it again.
+    """Watchdog (beat): a recorder that died with its worker is queued again.
 
-    It resumes from the spool index (the chunks it wrote survive a kill), so a dead worker costs seconds of
-    recording. A job queued long ago and never started (a lost message) is queued again too: the claim in
-    ``recorder_claim`` makes a second delivery harmless.
+    Dead is: its heartbeat is older than ``LIVEREC_RECORDER_STALE_SECONDS``, or, as soon as it has missed one
+    beat, the kernel says no process on this host holds its spool's lock any more (``workers.spool_lock``: a
+    killed recorder is known dead at once, which takes seconds off every failover). It resumes from the spool
+    index (the chunks it wrote survive a kill), so a dead worker costs seconds of recording. A job queued long
+    ago and never started (a lost message) is queued again too: the claim in ``recorder_claim`` makes a second
+    delivery harmless.
     """
+    from workers.spool_lock import spool_held
     from workers.tasks import record_stream
 
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.LIVEREC_RECORDER_STALE_SECONDS)
+    missed_beat = now - timedelta(seconds=settings.LIVEREC_HEARTBEAT_SECONDS + 1.5)
+    dead = Q(recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=stale) | Q(
+        recorder_status=RecorderStatus.PENDING, updated__lt=now - PENDING_REQUEUE
+    )
+    unlocked = [
+        pk
+        for pk, public_id in PublishSession.objects.filter(
+            recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=missed_beat, heartbeat_at__gte=stale
+        ).values_list("pk", "public_id")[:200]
+        if spool_held(Path(settings.LIVEREC_SPOOL_DIR) / public_id) is False
+    ]
+    if unlocked:
+        dead |= Q(pk__in=unlocked, recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=missed_beat)
     reclaimed: list[int] = []
-    candidates = PublishSession.objects.filter(
-        Q(recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=stale)
-        | Q(recorder_status=RecorderStatus.PENDING, updated__lt=now - PENDING_REQUEUE)
-    ).values_list("pk", flat=True)[:200]
-    for session_id in candidates:
-        claimed = PublishSession.objects.filter(
-            Q(pk=session_id)
-            & (
-                Q(recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=stale)
-                | Q(recorder_status=RecorderStatus.PENDING, updated__lt=now - PENDING_REQUEUE)
-            )
-        ).update(recorder_status=RecorderStatus.PENDING, updated=now)
+    for session_id in PublishSession.objects.filter(dead).values_list("pk", flat=True)[:200]:
+        claimed = PublishSession.objects.filter(dead, pk=session_id).update(
+            recorder_status=RecorderStatus.PENDING, updated=now
+        )
         if claimed:
             log.warning("recorder of session %s is not alive; queued again", session_id)
             record_stream.delay(session_id)
