@@ -76,5 +76,5 @@ def patch_redis_transport() -> None:
             log.warning("cannot acknowledge a message of a closed broker connection (%s)", exc)
             virtual.QoS.ack(self, delivery_tag)
 
-    qos.restore_unacked, qos.ack = safe_restore_unacked, safe_ack
-    qos.liverecord_patched = True
+    qos.restore_unacked, qos.ack = safe_restore_unacked, safe_ack  # type: ignore[method-assign]
+    qos.liverecord_patched = True  # type: ignore[attr-defined]

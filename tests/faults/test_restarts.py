@@ -147,46 +147,46 @@ def assert_spool_empty(stack: Stack) -> None:
     assert not left, f"spool files left behind: {left[:5]}"
 
 
-def test_the_broker_restarted_mid_push_loses_nothing(tmp_path: Path) -> None:
+def restart_broker(found: Backends) -> None:
+    assert found.redis is not None
+    found.redis.stop(kill=True)
+    time.sleep(5)
+    found.redis.start()
+
+
+def restart_database(found: Backends) -> None:
+    assert found.postgres is not None
+    found.postgres.stop("fast")
+    time.sleep(10)  # longer than one 8 s file: a file closes while the database is away
+    found.postgres.start()
+
+
+@pytest.mark.parametrize(
+    ("server", "restart"),
+    [
+        pytest.param("redis", restart_broker, id="broker"),
+        pytest.param(
+            "postgres",
+            restart_database,
+            id="database",
+            marks=pytest.mark.skipif(postgres_binaries() is None, reason="needs PostgreSQL server binaries"),
+        ),
+    ],
+)
+def test_a_server_restarted_mid_push_loses_nothing(tmp_path: Path, server: str, restart: Any) -> None:
+    """The broker carries jobs, not media; the database gets rows that can wait: the recorder goes on through
+    either one's restart, and what was queued or written meanwhile is found again."""
     pushed = 30.0
-    with backends(tmp_path, redis=True) as found, running_stack(tmp_path, found) as (stack, receiver):
-        assert found.redis is not None
-        publisher = push_generated(stack.nginx.rtmp_url("broker"), seconds=pushed)  # type: ignore[union-attr]
+    with backends(tmp_path, **{server: True}) as found, running_stack(tmp_path, found) as (stack, receiver):
+        publisher = push_generated(stack.nginx.rtmp_url(server), seconds=pushed)  # type: ignore[union-attr]
         try:
             wait_for(lambda: stored_file_exists(stack), 30, "a first stored file", stack)
-            found.redis.stop(kill=True)
-            time.sleep(5)
-            found.redis.start()
+            restart(found)
             assert publisher.wait(timeout=60) == 0
         finally:
             publisher.kill()
-        files = finished_files(stack, "broker")
+        files = finished_files(stack, server)
         assert all(f["status"] == "stored" for f in files), [(f["format"], f["status"], f["error"]) for f in files]
-        # The recorder never stopped: the broker carries jobs, not media.
-        assert seconds(files, "flv") == pytest.approx(pushed, abs=2 * FRAME)
-        assert seconds(files, "mp4") == pytest.approx(pushed, abs=2 * FRAME)
-        assert_contiguous(files, "flv", max_gap=FRAME)
-        assert_announced_once(stack, files, receiver)
-        assert_spool_empty(stack)
-
-
-@pytest.mark.skipif(postgres_binaries() is None, reason="needs PostgreSQL server binaries (initdb, pg_ctl)")
-def test_the_database_restarted_mid_push_loses_nothing(tmp_path: Path) -> None:
-    pushed = 30.0
-    with backends(tmp_path, postgres=True) as found, running_stack(tmp_path, found) as (stack, receiver):
-        assert found.postgres is not None
-        publisher = push_generated(stack.nginx.rtmp_url("database"), seconds=pushed)  # type: ignore[union-attr]
-        try:
-            wait_for(lambda: stored_file_exists(stack), 30, "a first stored file", stack)
-            found.postgres.stop("fast")
-            time.sleep(10)  # longer than one 8 s file: a file closes while the database is away
-            found.postgres.start()
-            assert publisher.wait(timeout=60) == 0
-        finally:
-            publisher.kill()
-        files = finished_files(stack, "database")
-        assert all(f["status"] == "stored" for f in files), [(f["format"], f["status"], f["error"]) for f in files]
-        # The recorder kept spooling and packaging; its rows waited for the database.
         assert seconds(files, "flv") == pytest.approx(pushed, abs=2 * FRAME)
         assert seconds(files, "mp4") == pytest.approx(pushed, abs=2 * FRAME)
         assert_contiguous(files, "flv", max_gap=FRAME)
