@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -164,7 +165,12 @@ def restart_database(found: Backends) -> None:
 @pytest.mark.parametrize(
     ("server", "restart"),
     [
-        pytest.param("redis", restart_broker, id="broker"),
+        pytest.param(
+            "redis",
+            restart_broker,
+            id="broker",
+            marks=pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
+        ),
         pytest.param(
             "postgres",
             restart_database,
