@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import requests
 
 from deploy.nginx_rtmp import NginxRtmp
+from tests.e2e.conftest import wait_until
 from tests.support.ports import free_port, wait_port, wait_port_closed
 
 __all__ = ["Stack"]
@@ -209,15 +209,16 @@ class Stack:
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, stack: Stack | None = None) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """``wait_until`` through the stack's HTTP API: a request refused while a part restarts counts as not yet;
+    on timeout the processes' logs are in the message."""
+
+    def tolerant() -> Any:
         try:
-            value = predicate()
+            return predicate()
         except (requests.RequestException, AssertionError):
-            value = None
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(
-        f"timed out after {timeout:.0f} s waiting for {what}" + (f"\n{stack.logs_text()}" if stack else "")
-    )
+            return None
+
+    try:
+        return wait_until(tolerant, timeout, what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{stack.logs_text()}" if stack else str(exc)) from None

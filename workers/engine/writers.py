@@ -228,7 +228,7 @@ class FileSeries:
             duration=round(self._duration(f), 6),
             size=path.stat().st_size,
             video_codec=codec_name(video.codec_context) if video is not None else None,
-            audio_codec=self._audio_codec(audio),
+            audio_codec=codec_name(audio.codec_context) if audio is not None else None,
             width=(video.codec_context.width or None) if video is not None else None,
             height=(video.codec_context.height or None) if video is not None else None,
         )
@@ -239,9 +239,6 @@ class FileSeries:
         to measure it cost a tenth of the recorder's CPU (benchmarks/REPORT.md §1)."""
         spans = [f.end_pts[kind] - first for kind, first in f.first_pts.items()]
         return max(spans, default=0) / TS_HZ
-
-    def _audio_codec(self, audio: Any) -> str | None:
-        return codec_name(audio.codec_context) if audio is not None else None
 
     def _error_file(self, start: float, end: float, exc: BaseException) -> PackagedFile:
         log.warning("%s %s: file failed: %s", self.spec.recording_id, self.fmt, exc)
@@ -326,9 +323,6 @@ class Mp3Series(FileSeries):
     def _duration(self, f: _File) -> float:
         """The audio it was given (LAME adds no time: its priming and padding are marked as such)."""
         return float(f.extra["seconds"])
-
-    def _audio_codec(self, audio: Any) -> str | None:
-        return "mp3"
 
     def _close_container(self, f: _File) -> None:
         try:
