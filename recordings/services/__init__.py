@@ -20,13 +20,15 @@ from recordings.services.files import (
     record_file_store,
     record_file_upload,
 )
-from recordings.services.sessions import (
-    PushInfo,
-    PushRefused,
+from recordings.services.recorders import (
     recorder_claim,
     recorder_redispatch,
     recorder_refused,
     recorders_reclaim,
+)
+from recordings.services.sessions import (
+    PushInfo,
+    PushRefused,
     session_close,
     session_needs_spool,
     session_open,

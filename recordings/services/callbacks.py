@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from liverecord.models import App
 from recordings.choices import CallbackEvent, DeliveryStatus
+from recordings.dispatch import DELIVER_CALLBACK, send_after_commit
 from recordings.models import CallbackAttempt, CallbackDelivery, PublishSession, RecordFile, RecordTask
 from rules.models import Domain
 from rules.selectors import domain_for_host
@@ -58,9 +59,7 @@ def callback_enqueue(
 
 
 def _dispatch(delivery_id: int, countdown: float = 0.0) -> None:
-    from workers.tasks import deliver_callback
-
-    transaction.on_commit(lambda: deliver_callback.apply_async((delivery_id,), countdown=countdown))
+    send_after_commit(DELIVER_CALLBACK, delivery_id, countdown=countdown)
 
 
 def callback_attempt(*, delivery_id: int) -> float | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from liverecord.errors import ConflictError
 from recordings.choices import FileStatus
+from recordings.dispatch import UPLOAD_FILE, send_after_commit
 from recordings.models import RecordFile, RecordTask
 from recordings.selectors import file_public_url
 from recordings.services.callbacks import notify_file
@@ -110,9 +112,7 @@ def record_file_store(*, task: RecordTask, result: PackagedResult, name: str) ->
 
 
 def _dispatch_upload(file_id: int) -> None:
-    from workers.tasks import upload_file
-
-    transaction.on_commit(lambda: upload_file.delay(file_id))
+    send_after_commit(UPLOAD_FILE, file_id)
 
 
 @dataclass(frozen=True)
@@ -282,8 +282,6 @@ def _delete_stored(file: RecordFile) -> None:
 
 def _delete_remote_segments(file: RecordFile) -> None:
     """Segments of a remote playlist: read the playlist's segment names through a presigned URL."""
-    import requests
-
     backend = file_backend(file)
     try:
         text = requests.get(backend.url(file_key(file), expires_in=60), timeout=10).text

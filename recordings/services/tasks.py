@@ -18,8 +18,10 @@ from django.utils import timezone
 from liverecord.errors import ConflictError
 from liverecord.models import App
 from recordings.choices import FINAL_TASK_STATUSES, SessionStatus, TaskKind, TaskStatus
+from recordings.dispatch import CLOSE_HLS_PLAYLIST, send_after_commit
 from recordings.models import PublishSession, RecordTask
 from recordings.services.callbacks import notify_task_status
+from recordings.services.recorders import recorder_redispatch
 from rules.models import Domain
 from rules.selectors import domain_for_host
 from templates_app.models import RecordTemplate
@@ -111,8 +113,6 @@ def _check_overlap(app: App, domain: str, app_name: str, stream_name: str, start
 
 def _attach(task: RecordTask, session: PublishSession, *, now: datetime) -> None:
     """The task records this live session from now on; its recorder picks it up (or one is started)."""
-    from recordings.services.sessions import recorder_redispatch
-
     task.session = session
     task.status = TaskStatus.RECORDING
     task.save(update_fields=["session", "status", "updated"])
@@ -227,9 +227,7 @@ def _finish(task: RecordTask, *, now: datetime, status: str = TaskStatus.FINISHE
 
 def _dispatch_hls_close(task_id: str) -> None:
     """The task is over: its open HLS playlist gets #EXT-X-ENDLIST and is stored and announced (queue io)."""
-    from workers.tasks import close_hls_playlist
-
-    transaction.on_commit(lambda: close_hls_playlist.delay(task_id))
+    send_after_commit(CLOSE_HLS_PLAYLIST, task_id)
 
 
 def task_hls_hold(*, task_id: str, pending: dict[str, Any]) -> None:
