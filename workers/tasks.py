@@ -14,16 +14,16 @@ from recordings.models import RecordTask
 from recordings.services import (
     callback_attempt,
     callbacks_resend_due,
-    files_expire,
-    files_retry_backups,
-    hls_live_sync,
     record_file_backup,
     record_file_upload,
+    record_files_expire,
+    record_files_retry_backups,
     recorders_reclaim,
+    task_hls_sync,
     task_windows_tick,
 )
 from workers.hls_close import close_task_playlist
-from workers.recorder import run_session_recorder
+from workers.session_recorder import run_session_recorder
 from workers.storage import StorageError
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def task_windows() -> dict[str, int]:
     ignore_result=True,
     base=DatabaseRetryTask,
 )
-def close_hls_playlist(task_id: str) -> None:
+def close_hls_playlist(task_id: int) -> None:
     """A task's reconnect window is over: end its HLS playlist, store it, announce it. Idempotent."""
     close_task_playlist(task_id)
 
@@ -98,12 +98,12 @@ def upload_file(self: Task, file_id: int) -> None:
 
 @shared_task(name="liverecord.retry_backups", ignore_result=True)
 def retry_backups() -> dict[str, int]:
-    return files_retry_backups()
+    return record_files_retry_backups()
 
 
 @shared_task(name="liverecord.expire_files", ignore_result=True)
 def expire_files() -> int:
-    return files_expire()
+    return record_files_expire()
 
 
 @shared_task(
@@ -131,12 +131,12 @@ def watchdog() -> list[int]:
 
 
 @shared_task(name="liverecord.sync_hls", ignore_result=True)
-def sync_hls(task_id: str, playlist: str) -> None:
+def sync_hls(task_id: int, playlist: str) -> None:
     """Upload what a live HLS recording has made so far. A failure is retried by the next sync or the final upload."""
-    task = RecordTask.objects.select_related("session__domain__storage").filter(public_id=task_id).first()
+    task = RecordTask.objects.select_related("session__domain__storage").filter(pk=task_id).first()
     if task is None:
         return
     try:
-        hls_live_sync(task=task, playlist=Path(playlist))
+        task_hls_sync(task=task, playlist=Path(playlist))
     except StorageError as exc:
         logger.warning("live HLS upload of task %s: %s", task_id, exc)

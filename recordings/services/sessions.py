@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from recordings.choices import FINAL_TASK_STATUSES, RecorderStatus, SessionStatus, TaskKind, TaskStatus
 from recordings.models import PublishSession, RecordTask
-from recordings.services.callbacks import notify_push_ended, notify_push_started
+from recordings.services.callbacks import callback_push_ended, callback_push_started
+from recordings.services.record_tasks import session_tasks_attach, task_recording_finished
 from recordings.services.recorders import recorder_dispatch
-from recordings.services.tasks import session_tasks_attach, task_recording_finished
 from rules.constants import DEFAULT_SOURCE_URL_TEMPLATE
 from rules.models import Domain
 from rules.push_auth import push_signature_error
@@ -89,7 +89,7 @@ def session_open(*, push: PushInfo) -> PublishSession:
             ingest_record_dir=push.ingest_record_dir,
             source_url=_source_url(domain, push),
         )
-        notify_push_started(session=session)
+        callback_push_started(session=session)
         continued, scheduled = session_tasks_attach(session=session, now=now)
         tasks = [continued] if continued is not None else _rule_task(session, domain)
         tasks += scheduled
@@ -147,7 +147,7 @@ def _session_close(session: PublishSession, *, now: datetime, reason: str) -> No
     session.ended_at = now
     session.end_reason = reason[:200]
     session.save(update_fields=["status", "ended_at", "end_reason", "updated"])
-    notify_push_ended(session=session)
+    callback_push_ended(session=session)
 
 
 def session_close(

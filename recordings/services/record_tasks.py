@@ -20,7 +20,7 @@ from liverecord.models import App
 from recordings.choices import FINAL_TASK_STATUSES, SessionStatus, TaskKind, TaskStatus
 from recordings.dispatch import CLOSE_HLS_PLAYLIST, send_after_commit
 from recordings.models import PublishSession, RecordTask
-from recordings.services.callbacks import notify_task_status
+from recordings.services.callbacks import callback_task_status
 from recordings.services.recorders import recorder_redispatch
 from rules.models import Domain
 from rules.selectors import domain_for_host
@@ -116,7 +116,7 @@ def _attach(task: RecordTask, session: PublishSession, *, now: datetime) -> None
     task.session = session
     task.status = TaskStatus.RECORDING
     task.save(update_fields=["session", "status", "updated"])
-    notify_task_status(task=task)
+    callback_task_status(task=task)
     recorder_redispatch(session_id=session.pk)
 
 
@@ -210,7 +210,7 @@ def _open_window(task: RecordTask, *, now: datetime, domain: Domain | None = Non
     elif task.status != TaskStatus.WAITING:
         task.status = TaskStatus.WAITING
         task.save(update_fields=["status", "updated"])
-        notify_task_status(task=task)
+        callback_task_status(task=task)
 
 
 def _finish(task: RecordTask, *, now: datetime, status: str = TaskStatus.FINISHED, error: str = "") -> None:
@@ -220,12 +220,12 @@ def _finish(task: RecordTask, *, now: datetime, status: str = TaskStatus.FINISHE
     if error:
         task.error = error[:2000]
     task.save(update_fields=["status", "stopped_at", "error", "continue_until", "updated"])
-    notify_task_status(task=task)
+    callback_task_status(task=task)
     if task.hls_pending:
-        _dispatch_hls_close(task.public_id)
+        _dispatch_hls_close(task.pk)
 
 
-def _dispatch_hls_close(task_id: str) -> None:
+def _dispatch_hls_close(task_id: int) -> None:
     """The task is over: its open HLS playlist gets #EXT-X-ENDLIST and is stored and announced (queue io)."""
     send_after_commit(CLOSE_HLS_PLAYLIST, task_id)
 
@@ -250,7 +250,7 @@ def task_stop(*, task: RecordTask, now: datetime | None = None) -> RecordTask:
         task.status = TaskStatus.STOPPING
         task.stopped_at = now
         task.save(update_fields=["status", "stopped_at", "updated"])
-        notify_task_status(task=task)
+        callback_task_status(task=task)
     elif task.status in NOT_STARTED:
         started = task.files.exists() or bool(task.hls_pending)
         _finish(task, now=now, status=TaskStatus.FINISHED if started else TaskStatus.CANCELLED)
@@ -309,7 +309,7 @@ def task_recording_finished(*, task_id: str, now: datetime | None = None, error:
             if task.hls_pending and task.hls_continue_duration > 0:
                 task.continue_until = now + timedelta(seconds=task.hls_continue_duration)
             task.save(update_fields=["status", "session", "continue_until", "updated"])
-            notify_task_status(task=task)
+            callback_task_status(task=task)
         else:
             _finish(task, now=now)
 
@@ -331,7 +331,7 @@ def task_windows_tick(*, now: datetime | None = None) -> dict[str, int]:
             _finish(task, now=now)
             closed += 1
         for task_id in RecordTask.objects.filter(status__in=FINAL_TASK_STATUSES, hls_pending__isnull=False).values_list(
-            "public_id", flat=True
+            "pk", flat=True
         ):
             _dispatch_hls_close(task_id)
     return {"opened": opened, "closed": closed}

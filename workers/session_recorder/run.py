@@ -128,7 +128,7 @@ class SessionListener(RecorderListener):
                 continue
             for playlist in task_output_dir(task).glob("*.m3u8"):
                 if self._sync_due(playlist, now):
-                    send_now(SYNC_HLS, task.public_id, str(playlist))
+                    send_now(SYNC_HLS, task.pk, str(playlist))
 
     def _sync_due(self, playlist: Path, now: float) -> bool:
         """One sync at a time per playlist: the next is queued once the last one wrote its ledger (or got lost)."""
