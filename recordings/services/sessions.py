@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from recordings.choices import FINAL_TASK_STATUSES, RecorderStatus, SessionStatus, TaskKind, TaskStatus
+from recordings.constants import NOT_RECORDED
 from recordings.models import PublishSession, RecordTask
 from recordings.services.callbacks import notify_push_ended, notify_push_started
 from recordings.services.tasks import session_tasks_attach, task_recording_finished
@@ -21,6 +22,7 @@ from rules.constants import DEFAULT_SOURCE_URL_TEMPLATE
 from rules.models import Domain
 from rules.push_auth import push_signature_error
 from rules.selectors import domain_for_host, rule_match
+from rules.services import domain_name_normalize
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,10 @@ def _source_url(domain: Domain, push: PushInfo) -> str:
 def session_open(*, push: PushInfo) -> PublishSession:
     """on_publish: check the push, open its session, attach its recordings and enqueue one recorder.
 
-    Answers in milliseconds: rows and one enqueue, never media work.
+    Answers in milliseconds: rows and one enqueue, never media work. A push that nothing records is accepted,
+    and its session's ``recorder_note`` says why ("not recorded: no rule matches ...").
     """
+    push = replace(push, host=domain_name_normalize(push.host))
     domain = domain_for_host(host=push.host)
     if domain is None:
         raise PushRefused(f"unknown push domain {push.host!r}")
@@ -95,13 +99,17 @@ def session_open(*, push: PushInfo) -> PublishSession:
         )
         notify_push_started(session=session)
         continued, scheduled = session_tasks_attach(session=session, now=now)
-        tasks = [continued] if continued is not None else _rule_task(session, domain)
+        tasks, why_not = ([continued], "") if continued is not None else _rule_task(session, domain)
         tasks += scheduled
+        if not tasks:
+            session.recorder_note = why_not[:300]
         if tasks or session_needs_spool(session=session, now=now):
+            if not tasks:
+                session.save(update_fields=["recorder_note", "updated"])
             recorder_dispatch(session=session)
         else:
             session.recorder_status = RecorderStatus.DONE
-            session.save(update_fields=["recorder_status", "updated"])
+            session.save(update_fields=["recorder_status", "recorder_note", "updated"])
     return session
 
 
@@ -150,8 +158,10 @@ def recorder_claim(*, session_id: int) -> bool:
             return False
         if session.recorder_note:
             RecordTask.objects.filter(session_id=session_id, error=session.recorder_note).update(error="", updated=now)
+        # A spool-only recorder (look-back, a window about to open) still records nothing: the note stays.
+        note = session.recorder_note if session.recorder_note.startswith(NOT_RECORDED) else ""
         PublishSession.objects.filter(pk=session_id).update(
-            recorder_status=RecorderStatus.RUNNING, heartbeat_at=now, recorder_note="", updated=now
+            recorder_status=RecorderStatus.RUNNING, heartbeat_at=now, recorder_note=note, updated=now
         )
     return True
 
@@ -167,14 +177,19 @@ def recorder_refused(*, session_id: int, reason: str) -> None:
         RecordTask.objects.filter(session_id=session_id).exclude(status__in=FINAL_TASK_STATUSES).filter(
             Q(error="") | Q(error=session.recorder_note)
         ).update(error=reason, updated=now)
-        PublishSession.objects.filter(pk=session_id).update(recorder_note=reason, updated=now)
+        PublishSession.objects.filter(pk=session_id).exclude(recorder_note__startswith=NOT_RECORDED).update(
+            recorder_note=reason, updated=now
+        )
 
 
-def _rule_task(session: PublishSession, domain: Domain) -> list[RecordTask]:
-    """The push's rule task, when the most specific matching rule's template records anything."""
+def _rule_task(session: PublishSession, domain: Domain) -> tuple[list[RecordTask], str]:
+    """The push's rule task, when the most specific matching rule's template records anything; else why not."""
     rule = rule_match(app=domain.app, domain=domain.name, app_name=session.app_name, stream_name=session.stream_name)
-    if rule is None or not rule.template.enabled_formats:
-        return []
+    if rule is None:
+        where = f"{session.domain_name}/{session.app_name}/{session.stream_name}"
+        return [], f"{NOT_RECORDED}no rule matches {where}"
+    if not rule.template.enabled_formats:
+        return [], f"{NOT_RECORDED}the matching rule's template {rule.template.name!r} records no format"
     template = rule.template
     task = RecordTask.objects.create(
         app=session.app,
@@ -192,7 +207,7 @@ def _rule_task(session: PublishSession, domain: Domain) -> list[RecordTask]:
         file_name_template=template.file_name_template,
         hls_continue_duration=template.hls_continue_duration,
     )
-    return [task]
+    return [task], ""
 
 
 def _session_close(session: PublishSession, *, now: datetime, reason: str) -> None:
@@ -207,6 +222,7 @@ def session_close(
     *, host: str, app_name: str, stream_name: str, client_id: str = "", reason: str = "publish done"
 ) -> int:
     """on_publish_done: end the stream's live session; its recorder finishes the last files. Idempotent."""
+    host = domain_name_normalize(host)
     sessions = PublishSession.objects.filter(
         domain_name=host, app_name=app_name, stream_name=stream_name, status=SessionStatus.LIVE
     )

@@ -18,10 +18,12 @@ from django.utils import timezone
 from liverecord.errors import ConflictError
 from liverecord.models import App
 from recordings.choices import FINAL_TASK_STATUSES, SessionStatus, TaskKind, TaskStatus
+from recordings.constants import NOT_RECORDED
 from recordings.models import PublishSession, RecordTask
 from recordings.services.callbacks import notify_task_status
 from rules.models import Domain
 from rules.selectors import domain_for_host
+from rules.services import domain_name_normalize
 from templates_app.models import RecordTemplate
 
 SCHEDULE_AHEAD = timedelta(days=7)
@@ -37,6 +39,11 @@ def _domain_of_app(app: App, name: str) -> Domain:
     if domain is None or domain.app_id != app.pk:
         raise ValidationError({"domain": f"{name!r} is not a push domain of this app"})
     return domain
+
+
+def _check_template(app: App, template: RecordTemplate | None) -> None:
+    if template is not None and template.app_id != app.pk:
+        raise ValidationError({"template": "does not exist in this app"})
 
 
 def _frozen(template: RecordTemplate | None, formats: dict[str, Any] | None, record_type: str | None) -> dict[str, Any]:
@@ -83,7 +90,11 @@ def _where_and_what(
 def live_session(*, app: App, domain: str, app_name: str, stream_name: str) -> PublishSession | None:
     return (
         PublishSession.objects.filter(
-            app=app, domain_name=domain, app_name=app_name, stream_name=stream_name, status=SessionStatus.LIVE
+            app=app,
+            domain_name=domain_name_normalize(domain),
+            app_name=app_name,
+            stream_name=stream_name,
+            status=SessionStatus.LIVE,
         )
         .order_by("-started_at")
         .first()
@@ -116,6 +127,8 @@ def _attach(task: RecordTask, session: PublishSession, *, now: datetime) -> None
     task.session = session
     task.status = TaskStatus.RECORDING
     task.save(update_fields=["session", "status", "updated"])
+    if session.recorder_note.startswith(NOT_RECORDED):
+        PublishSession.objects.filter(pk=session.pk).update(recorder_note="", updated=now)
     notify_task_status(task=task)
     recorder_redispatch(session_id=session.pk)
 
@@ -136,6 +149,8 @@ def task_create_scheduled(
 ) -> RecordTask:
     """Record every push of a stream inside [start_time, end_time]; a push already live is recorded from start."""
     now = now or timezone.now()
+    domain = domain_name_normalize(domain)
+    _check_template(app, template)
     start = start_time or now
     errors: dict[str, str] = {}
     if end_time <= start:
@@ -177,6 +192,8 @@ def task_create_highlight(
 ) -> RecordTask:
     """Record a live stream from now (or ``lookback_seconds`` ago) until ``end_time`` (at most 30 min ahead)."""
     now = now or timezone.now()
+    domain = domain_name_normalize(domain)
+    _check_template(app, template)
     domain_row = _domain_of_app(app, domain)
     end = end_time or now + HIGHLIGHT_MAX
     if end <= now:
