@@ -114,7 +114,7 @@ class PublishSessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "video",
         "audio_codec",
         "bitrate_display",
-        "gop_seconds",
+        "gop",
         "started_at",
         "ended_at",
         "warnings",
@@ -140,8 +140,12 @@ class PublishSessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="video")
     def video(self, obj: PublishSession) -> str:
         size = f" {obj.width}x{obj.height}" if obj.width and obj.height else ""
-        fps = f" {obj.fps:g} fps" if obj.fps else ""
+        fps = f" {obj.fps:.3g} fps" if obj.fps else ""
         return f"{obj.video_codec}{size}{fps}" or "—"
+
+    @admin.display(description="GOP", ordering="gop_seconds")
+    def gop(self, obj: PublishSession) -> str:
+        return f"{obj.gop_seconds:.2f} s" if obj.gop_seconds else "—"
 
     @admin.display(description="bitrate", ordering="bitrate")
     def bitrate_display(self, obj: PublishSession) -> str:
