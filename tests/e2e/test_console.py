@@ -105,7 +105,8 @@ def test_the_console_fits_1366x768_and_says_what_it_should(
         page.click("input[type=submit]")
         page.wait_for_url(f"{live_server.url}/admin/")
         page.screenshot(path=shots / "index.png", full_page=True)
-        sections = page.eval_on_selector_all("#content-main div.module caption", "els => els.map(e => e.textContent.trim())")
+        captions = "els => els.map(e => e.textContent.trim())"
+        sections = page.eval_on_selector_all("#content-main div.module caption", captions)
         assert sections[:4] == [
             "Tenants and API keys",
             "Recording templates",
