@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from liverecord.models import App
+from liverecord.services import api_key_create
 from rules.models import Domain, RecordRule
 from templates_app.models import RecordTemplate
 
@@ -93,3 +94,14 @@ def test_apps_and_keys_are_switched_off_not_deleted(admin_client_logged_in: Clie
     response = admin_client_logged_in.post(f"/admin/liverecord/app/{app.pk}/change/", {"name": "acme", **NO_KEYS})
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert App.objects.get().is_active is False
+
+
+def test_a_key_description_is_edited_through_the_service(admin_client_logged_in: Client) -> None:
+    app = App.objects.create(name="acme")
+    key, _ = api_key_create(app=app, description="old")
+    response = admin_client_logged_in.post(f"/admin/liverecord/apikey/{key.pk}/change/", {"description": "ci"})
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert (key.description, key.app) == ("ci", app)
+    page = admin_client_logged_in.get(f"/admin/liverecord/app/{app.pk}/change/")
+    assert b'name="api_keys-0-description"' not in page.content  # the App page's key list is read-only
