@@ -81,7 +81,8 @@ class TextInputFilter(admin.SimpleListFilter):
         yield {
             "value": self.value() or "",
             "parameter_name": self.parameter_name,
-            "others": {k: v for k, v in changelist.get_filters_params().items() if k != self.parameter_name},
+            # The search, the ordering and the other filters stay; the page number does not (the list changes).
+            "others": {k: v for k, v in changelist.params.items() if k not in (self.parameter_name, "p")},
             "clear": changelist.get_query_string(remove=[self.parameter_name]),
         }
 

@@ -128,6 +128,10 @@ def test_deliveries_are_found_by_stream_and_event_type(console: Client, app: App
     delivery(app, "other", CallbackEvent.FILE_STORED)
     assert listed(console.get("/admin/recordings/callbackdelivery/?stream=demo&event_type__exact=100")) == [a_file]
     assert len(listed(console.get("/admin/recordings/callbackdelivery/?q=other"))) == 1
+    # The stream box keeps the other filters and the search when it is submitted.
+    page = console.get("/admin/recordings/callbackdelivery/?event_type__exact=100&q=d").content.decode()
+    assert '<input type="hidden" name="event_type__exact" value="100">' in page
+    assert '<input type="hidden" name="q" value="d">' in page
 
 
 def test_the_task_page_stops_the_task(console: Client, app: App) -> None:
