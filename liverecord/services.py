@@ -31,3 +31,21 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at", "updated"])
     return key
+
+
+def app_update(*, app: App, **fields: object) -> App:
+    """Rename a tenant or switch it off (an inactive App's keys are refused)."""
+    if "name" in fields and App.objects.filter(name=fields["name"]).exclude(pk=app.pk).exists():
+        raise ConflictError(f"an app named {fields['name']!r} already exists", field="name")
+    for key, value in fields.items():
+        setattr(app, key, value)
+    app.full_clean(validate_unique=False)
+    app.save()
+    return app
+
+
+def api_key_update(*, key: ApiKey, description: str) -> ApiKey:
+    key.description = description
+    key.full_clean(validate_unique=False)
+    key.save(update_fields=["description", "updated"])
+    return key

@@ -29,7 +29,7 @@ LIVEREC_ENCRYPTION_KEYS = env_list("LIVEREC_ENCRYPTION_KEY", []) or [
 ]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "liverecord.admin_site.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -110,6 +110,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# The console shows times to the second (liverecord/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["liverecord.formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"

@@ -7,11 +7,12 @@ from django.db.models import QuerySet
 from liverecord.api.filters import MultiValueCharFilter, TimeRangeFilter
 from recordings.choices import CallbackEvent, DeliveryStatus, FileStatus, SessionStatus, TaskKind, TaskStatus
 from recordings.models import CallbackDelivery, PublishSession, RecordFile, RecordTask
+from rules.filtersets import DomainNameFilter
 from templates_app.choices import Format
 
 
 class RecordFileFilterSet(django_filters.FilterSet):
-    domain = MultiValueCharFilter(field_name="domain")
+    domain = DomainNameFilter(field_name="domain")
     app_name = MultiValueCharFilter(field_name="app_name")
     stream_name = MultiValueCharFilter(field_name="stream_name")
     format = django_filters.MultipleChoiceFilter(choices=Format.choices, distinct=False)
@@ -33,7 +34,7 @@ class RecordFileFilterSet(django_filters.FilterSet):
 
 
 class PublishSessionFilterSet(django_filters.FilterSet):
-    domain = MultiValueCharFilter(field_name="domain_name")
+    domain = DomainNameFilter(field_name="domain_name")
     app_name = MultiValueCharFilter(field_name="app_name")
     stream_name = MultiValueCharFilter(field_name="stream_name")
     status = django_filters.MultipleChoiceFilter(choices=SessionStatus.choices, distinct=False)
@@ -48,7 +49,7 @@ class RecordTaskFilterSet(django_filters.FilterSet):
     id = MultiValueCharFilter(field_name="public_id")
     kind = django_filters.MultipleChoiceFilter(choices=TaskKind.choices, distinct=False)
     status = django_filters.MultipleChoiceFilter(choices=TaskStatus.choices, distinct=False)
-    domain = MultiValueCharFilter(field_name="domain")
+    domain = DomainNameFilter(field_name="domain")
     app_name = MultiValueCharFilter(field_name="app_name")
     stream_name = MultiValueCharFilter(field_name="stream_name")
     start_time = TimeRangeFilter()

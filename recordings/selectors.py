@@ -12,6 +12,7 @@ from liverecord.models import App
 from recordings.choices import FileStatus, SessionStatus
 from recordings.file_locations import file_backend, file_key, is_local
 from recordings.models import PublishSession, RecordFile
+from rules.services import domain_name_normalize
 from workers.storage import StorageError
 
 DOWNLOAD_SALT = "liverecord.download"
@@ -73,7 +74,11 @@ def session_live(*, app: App, domain: str, app_name: str, stream_name: str) -> P
     """The stream's live session (the newest, should a stale one linger)."""
     return (
         PublishSession.objects.filter(
-            app=app, domain_name=domain, app_name=app_name, stream_name=stream_name, status=SessionStatus.LIVE
+            app=app,
+            domain_name=domain_name_normalize(domain),
+            app_name=app_name,
+            stream_name=stream_name,
+            status=SessionStatus.LIVE,
         )
         .order_by("-started_at")
         .first()

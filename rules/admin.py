@@ -2,86 +2,66 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
-from liverecord.errors import ConflictError
+from liverecord.admin import ServiceAdminMixin
 from rules.forms import RuleMatchForm
 from rules.models import Domain, RecordRule, StorageTarget
 from rules.selectors import rule_candidates, rule_match, rule_priority
-from rules.services import domain_delete, storage_target_delete
-
-SECRET_HELP = "Stored encrypted. Leave empty to keep the current value."  # noqa: S105 - help text
-
-
-def _secret_widgets(fields: tuple[str, ...]) -> dict[str, Any]:
-    return {name: forms.PasswordInput(render_value=False) for name in fields}
-
-
-class _ServiceDeleteMixin:
-    delete_service: Any
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        try:
-            type(self).delete_service(instance=obj)
-        except ConflictError as exc:
-            messages.error(request, exc.message)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for obj in queryset:
-            self.delete_model(request, obj)
-
-
-class _SecretAdminMixin:
-    secret_fields: tuple[str, ...] = ()
-
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        kwargs["widgets"] = {**kwargs.get("widgets", {}), **_secret_widgets(self.secret_fields)}
-        form = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
-        for name in self.secret_fields:
-            if name in form.base_fields:
-                form.base_fields[name].required = False
-                form.base_fields[name].help_text = SECRET_HELP
-        return form
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if change:
-            stored = type(obj).objects.get(pk=obj.pk)
-            for name in self.secret_fields:
-                if not form.cleaned_data.get(name):
-                    setattr(obj, name, getattr(stored, name))
-        super().save_model(request, obj, form, change)  # type: ignore[misc]
+from rules.services import (
+    domain_create,
+    domain_delete,
+    domain_update,
+    rule_create,
+    rule_delete,
+    rule_update,
+    storage_target_create,
+    storage_target_delete,
+    storage_target_update,
+)
 
 
 @admin.register(StorageTarget)
-class StorageTargetAdmin(_SecretAdminMixin, _ServiceDeleteMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class StorageTargetAdmin(ServiceAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["name", "app", "provider", "bucket", "region", "endpoint_url", "prefix"]
     list_filter = ["app", "provider"]
     search_fields = ["name", "bucket", "endpoint_url", "prefix"]
     secret_fields = ("secret_access_key",)
-    delete_service = storage_target_delete
+
+    def service_create(self, request: HttpRequest, data: dict[str, Any]) -> StorageTarget:
+        return storage_target_create(**data)
+
+    def service_update(self, request: HttpRequest, obj: StorageTarget, data: dict[str, Any]) -> StorageTarget:
+        return storage_target_update(instance=obj, **data)
+
+    def service_delete(self, request: HttpRequest, obj: StorageTarget) -> None:
+        storage_target_delete(instance=obj)
 
 
 @admin.register(Domain)
-class DomainAdmin(_SecretAdminMixin, _ServiceDeleteMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class DomainAdmin(ServiceAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Push domains. Renaming one renames it in its rules (the service does), so they keep matching."""
+
     list_display = ["name", "app", "push_auth_enabled", "callback_url", "storage", "lookback_seconds"]
     list_filter = ["app", "push_auth_enabled", "storage"]
     search_fields = ["name", "callback_url"]
     secret_fields = ("push_auth_key", "push_auth_backup_key", "callback_key")
-    delete_service = domain_delete
 
-    def save_model(self, request: HttpRequest, obj: Domain, form: Any, change: bool) -> None:
-        obj.name = obj.name.lower()
-        super().save_model(request, obj, form, change)
+    def service_create(self, request: HttpRequest, data: dict[str, Any]) -> Domain:
+        return domain_create(**data)
+
+    def service_update(self, request: HttpRequest, obj: Domain, data: dict[str, Any]) -> Domain:
+        return domain_update(instance=obj, **data)
+
+    def service_delete(self, request: HttpRequest, obj: Domain) -> None:
+        domain_delete(instance=obj)
 
 
 @admin.register(RecordRule)
-class RecordRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RecordRuleAdmin(ServiceAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["__str__", "app", "domain", "app_name", "stream_name", "template", "level"]
     list_filter = ["app", "template"]
     search_fields = ["domain", "app_name", "stream_name", "template__name"]
@@ -91,11 +71,14 @@ class RecordRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def level(self, obj: RecordRule) -> int:
         return rule_priority(obj)
 
-    def save_model(self, request: HttpRequest, obj: RecordRule, form: Any, change: bool) -> None:
-        obj.domain = obj.domain.lower()
-        if obj.template.app_id != obj.app_id:
-            raise ValidationError("the template belongs to another app")
-        super().save_model(request, obj, form, change)
+    def service_create(self, request: HttpRequest, data: dict[str, Any]) -> RecordRule:
+        return rule_create(**data)
+
+    def service_update(self, request: HttpRequest, obj: RecordRule, data: dict[str, Any]) -> RecordRule:
+        return rule_update(instance=obj, **data)
+
+    def service_delete(self, request: HttpRequest, obj: RecordRule) -> None:
+        rule_delete(instance=obj)
 
     def get_urls(self) -> list[URLPattern]:
         tester = path("match/", self.admin_site.admin_view(self.match_view), name="rules_recordrule_match")
@@ -109,14 +92,14 @@ class RecordRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             data = form.cleaned_data
             winner = rule_match(
                 app=data["app"],
-                domain=data["domain"].lower(),
+                domain=data["domain"],
                 app_name=data["app_name"],
                 stream_name=data["stream_name"],
             )
             candidates = sorted(
                 rule_candidates(
                     app=data["app"],
-                    domain=data["domain"].lower(),
+                    domain=data["domain"],
                     app_name=data["app_name"],
                     stream_name=data["stream_name"],
                 ),

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from liverecord.models import App
 from rules.constants import CATCH_ALL_DOMAIN
 from rules.models import Domain, RecordRule
+from rules.services import domain_name_normalize
 
 
 def rule_priority(rule: RecordRule) -> int:
@@ -16,6 +17,7 @@ def rule_priority(rule: RecordRule) -> int:
 
 def rule_candidates(*, app: App, domain: str, app_name: str, stream_name: str) -> QuerySet[RecordRule]:
     """Every rule that matches a push (at most eight, one per level), with its template."""
+    domain = domain_name_normalize(domain)
     return RecordRule.objects.select_related("template").filter(
         app=app,
         stream_name__in={stream_name, ""},
@@ -36,7 +38,7 @@ def rule_match(*, app: App, domain: str, app_name: str, stream_name: str) -> Rec
 
 def domain_for_host(*, host: str) -> Domain | None:
     """The push domain of a push host: listed exactly, else the ``*`` catch-all, else None (refused)."""
-    host = host.lower().rstrip(".")
+    host = domain_name_normalize(host)
     found = {
         d.name: d for d in Domain.objects.select_related("app", "storage").filter(name__in={host, CATCH_ALL_DOMAIN})
     }

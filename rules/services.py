@@ -26,6 +26,15 @@ def _save(obj: M, *, conflict: str, field: str | None) -> M:
     return obj
 
 
+def domain_name_normalize(name: str) -> str:
+    """The one spelling of a push domain name that every path stores and compares (SPEC.md: case-insensitive).
+
+    The API, the admin, record tasks, the ingest hooks, rule matching and the list filters all pass names
+    through here, so ``Push.Example.com`` typed anywhere is the ``push.example.com`` a push reports.
+    """
+    return name.strip().lower().rstrip(".")
+
+
 def _set(obj: models.Model, fields: dict[str, Any]) -> None:
     for key, value in fields.items():
         setattr(obj, key, value)
@@ -81,7 +90,7 @@ def _check_domain(domain: Domain) -> None:
 
 @transaction.atomic
 def domain_create(*, app: App, name: str, **fields: Any) -> Domain:
-    domain = Domain(app=app, name=name.lower())
+    domain = Domain(app=app, name=domain_name_normalize(name))
     _set(domain, fields)
     _check_domain(domain)
     return _save(domain, conflict=f"domain {domain.name!r} is already registered", field="name")
@@ -92,7 +101,7 @@ def domain_update(*, instance: Domain, partial: bool = True, **fields: Any) -> D
     """Change a domain; renaming it renames it in its rules too, so they keep matching."""
     old_name = instance.name
     if "name" in fields:
-        fields["name"] = fields["name"].lower()
+        fields["name"] = domain_name_normalize(fields["name"])
     _set(instance, fields)
     _check_domain(instance)
     domain = _save(instance, conflict=f"domain {instance.name!r} is already registered", field="name")
@@ -124,14 +133,16 @@ def _check_rule(rule: RecordRule) -> None:
 
 
 def rule_create(*, app: App, template: Any, domain: str = "", app_name: str = "", stream_name: str = "") -> RecordRule:
-    rule = RecordRule(app=app, template=template, domain=domain.lower(), app_name=app_name, stream_name=stream_name)
+    rule = RecordRule(
+        app=app, template=template, domain=domain_name_normalize(domain), app_name=app_name, stream_name=stream_name
+    )
     _check_rule(rule)
     return _save(rule, conflict="a rule for this domain, app name and stream name already exists", field=None)
 
 
 def rule_update(*, instance: RecordRule, partial: bool = True, **fields: Any) -> RecordRule:
     if "domain" in fields:
-        fields["domain"] = fields["domain"].lower()
+        fields["domain"] = domain_name_normalize(fields["domain"])
     _set(instance, fields)
     _check_rule(instance)
     return _save(instance, conflict="a rule for this domain, app name and stream name already exists", field=None)

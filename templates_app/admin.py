@@ -5,13 +5,14 @@ from typing import Any, ClassVar
 from django.contrib import admin
 from django.http import HttpRequest
 
+from liverecord.admin import ServiceAdminMixin
 from templates_app.choices import Format
 from templates_app.models import RecordTemplate
 from templates_app.services import template_delete, template_save
 
 
 @admin.register(RecordTemplate)
-class RecordTemplateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RecordTemplateAdmin(ServiceAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["name", "app", "formats", "record_type", "hls_continue_duration", "updated"]
     list_filter = ["app", "record_type", "flv_enabled", "hls_enabled", "mp4_enabled", "aac_enabled", "mp3_enabled"]
     search_fields = ["name", "description", "app__name"]
@@ -34,8 +35,13 @@ class RecordTemplateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def formats(self, obj: RecordTemplate) -> str:
         return ", ".join(f.upper() for f in obj.enabled_formats) or "none (do not record)"
 
-    def save_model(self, request: HttpRequest, obj: RecordTemplate, form: Any, change: bool) -> None:
-        template_save(template=obj)
+    def service_create(self, request: HttpRequest, data: dict[str, Any]) -> RecordTemplate:
+        return template_save(template=RecordTemplate(**data))
 
-    def delete_model(self, request: HttpRequest, obj: RecordTemplate) -> None:
+    def service_update(self, request: HttpRequest, obj: RecordTemplate, data: dict[str, Any]) -> RecordTemplate:
+        for name, value in data.items():
+            setattr(obj, name, value)
+        return template_save(template=obj)
+
+    def service_delete(self, request: HttpRequest, obj: RecordTemplate) -> None:
         template_delete(instance=obj)

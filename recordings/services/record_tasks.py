@@ -18,6 +18,7 @@ from django.utils import timezone
 from liverecord.errors import ConflictError
 from liverecord.models import App
 from recordings.choices import FINAL_TASK_STATUSES, TaskKind, TaskStatus
+from recordings.constants import NOT_RECORDED
 from recordings.dispatch import CLOSE_HLS_PLAYLIST, send_after_commit
 from recordings.models import PublishSession, RecordTask
 from recordings.selectors import session_live
@@ -25,6 +26,7 @@ from recordings.services.callbacks import callback_task_status
 from recordings.services.recorders import recorder_redispatch
 from rules.models import Domain
 from rules.selectors import domain_for_host
+from rules.services import domain_name_normalize
 from templates_app.constants import DEFAULT_RECORD_INTERVAL
 from templates_app.models import RecordTemplate
 
@@ -41,6 +43,11 @@ def _domain_of_app(app: App, name: str) -> Domain:
     if domain is None or domain.app_id != app.pk:
         raise ValidationError({"domain": f"{name!r} is not a push domain of this app"})
     return domain
+
+
+def _check_template(app: App, template: RecordTemplate | None) -> None:
+    if template is not None and template.app_id != app.pk:
+        raise ValidationError({"template": "does not exist in this app"})
 
 
 def _frozen(template: RecordTemplate | None, formats: dict[str, Any] | None, record_type: str | None) -> dict[str, Any]:
@@ -104,6 +111,8 @@ def _attach(task: RecordTask, session: PublishSession, *, now: datetime) -> None
     task.session = session
     task.status = TaskStatus.RECORDING
     task.save(update_fields=["session", "status", "updated"])
+    if session.recorder_note.startswith(NOT_RECORDED):
+        PublishSession.objects.filter(pk=session.pk).update(recorder_note="", updated=now)
     callback_task_status(task=task)
     recorder_redispatch(session_id=session.pk)
 
@@ -124,6 +133,8 @@ def task_create_scheduled(
 ) -> RecordTask:
     """Record every push of a stream inside [start_time, end_time]; a push already live is recorded from start."""
     now = now or timezone.now()
+    domain = domain_name_normalize(domain)
+    _check_template(app, template)
     start = start_time or now
     if end_time is None:
         raise ValidationError({"end_time": "is required for a scheduled task"})
@@ -167,6 +178,8 @@ def task_create_highlight(
 ) -> RecordTask:
     """Record a live stream from now (or ``lookback_seconds`` ago) until ``end_time`` (at most 30 min ahead)."""
     now = now or timezone.now()
+    domain = domain_name_normalize(domain)
+    _check_template(app, template)
     domain_row = _domain_of_app(app, domain)
     end = end_time or now + HIGHLIGHT_MAX
     if end <= now:

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from recordings.choices import FINAL_TASK_STATUSES, RecorderStatus, SessionStatus
+from recordings.constants import NOT_RECORDED
 from recordings.dispatch import RECORD_STREAM, send_after_commit, send_now
 from recordings.models import PublishSession, RecordTask
 from workers.spool_lock import spool_held
@@ -46,8 +47,10 @@ def recorder_claim(*, session_id: int) -> bool:
             return False
         if session.recorder_note:
             RecordTask.objects.filter(session_id=session_id, error=session.recorder_note).update(error="", updated=now)
+        # A spool-only recorder (look-back, a window about to open) still records nothing: the note stays.
+        note = session.recorder_note if session.recorder_note.startswith(NOT_RECORDED) else ""
         PublishSession.objects.filter(pk=session_id).update(
-            recorder_status=RecorderStatus.RUNNING, heartbeat_at=now, recorder_note="", updated=now
+            recorder_status=RecorderStatus.RUNNING, heartbeat_at=now, recorder_note=note, updated=now
         )
     return True
 
@@ -63,7 +66,9 @@ def recorder_refused(*, session_id: int, reason: str) -> None:
         RecordTask.objects.filter(session_id=session_id).exclude(status__in=FINAL_TASK_STATUSES).filter(
             Q(error="") | Q(error=session.recorder_note)
         ).update(error=reason, updated=now)
-        PublishSession.objects.filter(pk=session_id).update(recorder_note=reason, updated=now)
+        PublishSession.objects.filter(pk=session_id).exclude(recorder_note__startswith=NOT_RECORDED).update(
+            recorder_note=reason, updated=now
+        )
 
 
 def recorders_reclaim(*, now: datetime | None = None) -> list[int]:

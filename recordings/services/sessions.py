@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from recordings.choices import FINAL_TASK_STATUSES, RecorderStatus, SessionStatus, TaskKind, TaskStatus
+from recordings.constants import NOT_RECORDED
 from recordings.models import PublishSession, RecordTask
 from recordings.services.callbacks import callback_push_ended, callback_push_started
 from recordings.services.record_tasks import session_tasks_attach, task_recording_finished
@@ -19,6 +20,7 @@ from rules.constants import DEFAULT_SOURCE_URL_TEMPLATE
 from rules.models import Domain
 from rules.push_auth import push_signature_error
 from rules.selectors import domain_for_host, rule_match
+from rules.services import domain_name_normalize
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +59,10 @@ def _source_url(domain: Domain, push: PushInfo) -> str:
 def session_open(*, push: PushInfo) -> PublishSession:
     """on_publish: check the push, open its session, attach its recordings and enqueue one recorder.
 
-    Answers in milliseconds: rows and one enqueue, never media work.
+    Answers in milliseconds: rows and one enqueue, never media work. A push that nothing records is accepted,
+    and its session's ``recorder_note`` says why ("not recorded: no rule matches ...").
     """
+    push = replace(push, host=domain_name_normalize(push.host))
     domain = domain_for_host(host=push.host)
     if domain is None:
         raise PushRefused(f"unknown push domain {push.host!r}")
@@ -91,13 +95,17 @@ def session_open(*, push: PushInfo) -> PublishSession:
         )
         callback_push_started(session=session)
         continued, scheduled = session_tasks_attach(session=session, now=now)
-        tasks = [continued] if continued is not None else _rule_task(session, domain)
+        tasks, why_not = ([continued], "") if continued is not None else _rule_task(session, domain)
         tasks += scheduled
+        if not tasks:
+            session.recorder_note = why_not[:300]
         if tasks or session_needs_spool(session=session, now=now):
+            if not tasks:
+                session.save(update_fields=["recorder_note", "updated"])
             recorder_dispatch(session=session)
         else:
             session.recorder_status = RecorderStatus.DONE
-            session.save(update_fields=["recorder_status", "updated"])
+            session.save(update_fields=["recorder_status", "recorder_note", "updated"])
     return session
 
 
@@ -117,11 +125,14 @@ def session_needs_spool(*, session: PublishSession, now: datetime) -> bool:
     ).exists()
 
 
-def _rule_task(session: PublishSession, domain: Domain) -> list[RecordTask]:
-    """The push's rule task, when the most specific matching rule's template records anything."""
+def _rule_task(session: PublishSession, domain: Domain) -> tuple[list[RecordTask], str]:
+    """The push's rule task, when the most specific matching rule's template records anything; else why not."""
     rule = rule_match(app=domain.app, domain=domain.name, app_name=session.app_name, stream_name=session.stream_name)
-    if rule is None or not rule.template.enabled_formats:
-        return []
+    if rule is None:
+        where = f"{session.domain_name}/{session.app_name}/{session.stream_name}"
+        return [], f"{NOT_RECORDED}no rule matches {where}"
+    if not rule.template.enabled_formats:
+        return [], f"{NOT_RECORDED}the matching rule's template {rule.template.name!r} records no format"
     template = rule.template
     task = RecordTask.objects.create(
         app=session.app,
@@ -136,7 +147,7 @@ def _rule_task(session: PublishSession, domain: Domain) -> list[RecordTask]:
         session=session,
         **template.frozen_parameters(),
     )
-    return [task]
+    return [task], ""
 
 
 def _session_close(session: PublishSession, *, now: datetime, reason: str) -> None:
@@ -151,6 +162,7 @@ def session_close(
     *, host: str, app_name: str, stream_name: str, client_id: str = "", reason: str = "publish done"
 ) -> int:
     """on_publish_done: end the stream's live session; its recorder finishes the last files. Idempotent."""
+    host = domain_name_normalize(host)
     sessions = PublishSession.objects.filter(
         domain_name=host, app_name=app_name, stream_name=stream_name, status=SessionStatus.LIVE
     )
