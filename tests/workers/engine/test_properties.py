@@ -15,7 +15,7 @@ from tests.workers.engine.conftest import Events, default_name, packet_pts
 from workers.engine import RecordingSpec, Spool, StreamRecorder
 from workers.engine.media import read_chunk
 from workers.engine.packager import Packager
-from workers.engine.writers import EPS
+from workers.engine.file_series import EPS
 
 
 @pytest.fixture(scope="module")
