@@ -58,6 +58,22 @@ def final_path(output_dir: Path, name: str, ext: str) -> Path:
     return candidate
 
 
+def audio_specific_config(chunk: ChunkData) -> bytes | None:
+    """The AAC AudioSpecificConfig of the chunk's first ADTS frame, exactly as ``aac_adtstoasc`` builds it."""
+    first = next((p for p in chunk.packets if p.kind == "audio"), None)
+    if first is None:
+        return None
+    h = bytes(first.packet)[:4]
+    if len(h) < 4 or h[0] != 0xFF or h[1] & 0xF0 != 0xF0:
+        return None  # not ADTS (already raw AAC with its own extradata, or another codec)
+    object_type = (h[2] >> 6) + 1
+    sampling_index = (h[2] >> 2) & 0x0F
+    channels = ((h[2] & 0x01) << 2) | (h[3] >> 6)
+    if object_type > 4 or sampling_index > 12 or channels == 0:
+        return None  # a program config element would be needed: let the bitstream filter do it
+    return ((object_type << 11) | (sampling_index << 7) | (channels << 3)).to_bytes(2, "big")
+
+
 @dataclass
 class _File:
     tmp: Path
@@ -154,6 +170,13 @@ class FileSeries:
         f.first_seq = chunk.info.seq
         self.file = f
         self._add_streams(f, templates)
+        audio = f.out.get("audio")
+        if self.fmt == "flv" and audio is not None and not audio.codec_context.extradata:
+            asc = audio_specific_config(chunk)
+            if asc is not None:
+                # Without it the FLV muxer writes an empty AAC sequence header (``af00``) first and the real
+                # one with the first packet (from aac_adtstoasc); players such as mpegts.js reject the empty one.
+                audio.codec_context.extradata = asc
 
     def _add_streams(self, f: _File, templates: dict[str, Any]) -> None:
         for kind, st in templates.items():
