@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from deploy.nginx_config import NGINX_BIN, prepare_prefix, render_config
+from deploy.record_janitor import KEEP_SECONDS, RecordJanitor
 
 
 class NginxRtmpError(RuntimeError):
@@ -78,6 +79,7 @@ class NginxRtmp:
         record_dir: Path | None = None,
         apps: Sequence[str] = ("live",),
         start_timeout: float = 10.0,
+        record_keep_seconds: float = KEEP_SECONDS,
         **render_kwargs: object,
     ) -> None:
         self.conf_dir = Path(conf_dir).resolve()
@@ -90,6 +92,9 @@ class NginxRtmp:
         self.render_kwargs = render_kwargs
         self.host = "127.0.0.1"
         self.process: subprocess.Popen[bytes] | None = None
+        self.record_keep_seconds = record_keep_seconds
+        #: Trims the record files nobody follows while nginx runs (only with record_dir).
+        self.janitor: RecordJanitor | None = None
 
     # paths -------------------------------------------------------------------------------------
     @property
@@ -182,6 +187,8 @@ class NginxRtmp:
             if _port_open(self.host, self.rtmp_port) and (
                 self.http_port is None or _port_open("127.0.0.1", self.http_port)
             ):
+                if self.record_dir is not None:
+                    self.janitor = RecordJanitor(self.record_dir, keep_seconds=self.record_keep_seconds).start()
                 return self
             time.sleep(0.02)
         tail = self.log_tail()
@@ -192,6 +199,9 @@ class NginxRtmp:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Fast shutdown (SIGTERM), wait; SIGKILL master and workers if they linger. Idempotent."""
+        if self.janitor is not None:
+            self.janitor.stop()
+            self.janitor = None
         proc = self.process
         if proc is None:
             return

@@ -3,7 +3,9 @@
 * ``deploy.nginx_config``: :func:`render_config` (the generated ``nginx.conf``, hook URL rules).
 * ``deploy.nginx_process``: :class:`NginxRtmp` starts/stops such an nginx as a subprocess (context manager).
 * ``python -m deploy.nginx_rtmp --prefix var/nginx --rtmp-port 1935 --hook-url URL`` renders the
-  config and *execs* nginx in the foreground, for a Procfile line under honcho.
+  config and *execs* nginx in the foreground, for a Procfile line under honcho. With ``--record-dir`` it
+  stays nginx's parent instead (signals passed on, nginx's exit status returned) and runs the record
+  janitor beside it (``deploy.record_janitor``).
 
 Plain Python, no Django import.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -19,6 +22,7 @@ from pathlib import Path
 
 from deploy.nginx_config import NGINX_BIN, RTMP_MODULE, TEMPLATE_PATH, prepare_prefix, render_config
 from deploy.nginx_process import NginxRtmp, NginxRtmpError
+from deploy.record_janitor import KEEP_SECONDS, RecordJanitor
 
 __all__ = [
     "NGINX_BIN",
@@ -49,6 +53,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=Path,
         default=None,
         help="nginx-rtmp records every push here too; recorders on this host follow those files",
+    )
+    p.add_argument(
+        "--record-keep-seconds",
+        type=float,
+        default=KEEP_SECONDS,
+        help="media kept at the end of a record file no recorder follows (default %(default)s)",
     )
     p.add_argument(
         "--app", dest="apps", action="append", default=None, help="RTMP application name (repeatable; default: live)"
@@ -91,7 +101,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(subprocess.call([*cmd, "-t"]))
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(cmd[0], cmd)  # noqa: S606 - become nginx, so the process manager signals it
+    if args.record_dir is None:
+        os.execv(cmd[0], cmd)  # noqa: S606 - become nginx, so the process manager signals it
+    sys.exit(run_with_janitor(cmd, args.record_dir, keep_seconds=args.record_keep_seconds))
+
+
+def run_with_janitor(cmd: list[str], record_dir: Path, *, keep_seconds: float) -> int:
+    """Run nginx as a child with the record janitor beside it; the process manager's signals go to nginx."""
+    proc = subprocess.Popen(cmd)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1):
+        signal.signal(signum, lambda n, _frame: proc.send_signal(n))
+    janitor = RecordJanitor(record_dir, keep_seconds=keep_seconds).start()
+    try:
+        return proc.wait()
+    finally:
+        janitor.stop()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ a later recorder needs to open it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ TAG_HEADER_SIZE = 11
 AUDIO, VIDEO, SCRIPT = 8, 9, 18
 #: A tag larger than this is not a tag (resync guard): 16 MiB is the format's own limit.
 MAX_TAG_DATA = (1 << 24) - 1
+_TAG_TYPE = re.compile(rb"[\x08\x09\x12]")
 _AAC = 10
 _AVC, _HEVC_LEGACY = 7, 12
 
@@ -94,9 +96,13 @@ def head_end(fd: int, file_size: int) -> int | None:
     frame; None while nginx has not written that far (or the file is not FLV)."""
     if os.pread(fd, 3, 0) != b"FLV":
         return None
+    offset = FILE_HEADER_SIZE
     for tag in iter_tags(fd, FILE_HEADER_SIZE, file_size):
         if not (tag.type == SCRIPT or tag.sequence_header):
             return tag.offset
+        offset = tag.end
+    if offset > FILE_HEADER_SIZE and os.pread(fd, 1, offset) == b"\0":
+        return offset  # what followed the head was punched out (it reads as zeros)
     return None
 
 
@@ -113,22 +119,23 @@ def _valid_at(fd: int, offset: int, file_size: int) -> Tag | None:
 
 
 def resync(fd: int, offset: int, file_size: int, *, limit: int = 1 << 22) -> Tag | None:
-    """The first whole tag starting at or after offset (a punched hole reads as zeros and is skipped)."""
-    try:
-        offset = max(offset, os.lseek(fd, offset, os.SEEK_DATA))
-    except OSError:  # ENXIO: no data after offset (yet)
-        return None
-    stop = min(file_size, offset + limit)
-    while offset < stop:
-        buf = os.pread(fd, min(1 << 16, stop - offset), offset)
+    """The first whole tag starting at or after offset; punched holes (zeros) are jumped over, and at most
+    ``limit`` bytes of data are scanned."""
+    scanned = 0
+    while offset < file_size and scanned < limit:
+        try:
+            offset = max(offset, os.lseek(fd, offset, os.SEEK_DATA))
+        except OSError:  # ENXIO: no data after offset (yet)
+            return None
+        buf = os.pread(fd, min(1 << 16, file_size - offset), offset)
         if not buf:
             return None
-        for i, b in enumerate(buf):
-            if b in (AUDIO, VIDEO, SCRIPT):
-                tag = _valid_at(fd, offset + i, file_size)
-                if tag is not None:
-                    return tag
+        for m in _TAG_TYPE.finditer(buf):
+            tag = _valid_at(fd, offset + m.start(), file_size)
+            if tag is not None:
+                return tag
         offset += len(buf)
+        scanned += len(buf)
     return None
 
 
