@@ -11,9 +11,19 @@ from django.db import transaction
 
 from recordings.models import RecordTask
 from recordings.services import PackagedResult, record_file_store, task_hls_closed
+from templates_app.naming import NameContext, render_file_name
 from workers.engine import HlsPlaylistWriter
+from workers.engine.file_series import final_path
 
 log = logging.getLogger(__name__)
+
+
+def _real_end_name(task: RecordTask, start: float, end: float) -> str:
+    moments = {"start": datetime.fromtimestamp(start, tz=UTC), "end": datetime.fromtimestamp(end, tz=UTC)}
+    context = NameContext(
+        domain=task.domain, app_name=task.app_name, stream_id=task.stream_name, record_id=task.public_id, **moments
+    )
+    return render_file_name(task.file_name_template, context)
 
 
 def close_task_playlist(task_id: str) -> None:
@@ -30,7 +40,9 @@ def close_task_playlist(task_id: str) -> None:
             return
         playlist = HlsPlaylistWriter.reopen(path)
         playlist.finish()
-        end = float(pending["start"]) + playlist.duration
+        end = float(pending.get("end", float(pending["start"]) + playlist.duration))
+        playlist.rename(final_path(path.parent, _real_end_name(task, float(pending["start"]), end), "m3u8"))
+        path = playlist.path
         record_file_store(
             task=task,
             result=PackagedResult(

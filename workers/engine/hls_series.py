@@ -134,13 +134,21 @@ class HlsSeries:
         try:
             if self.spec.hls_endlist:
                 self.playlist.finish()
+                self._name_by_end(self.playlist)
             else:
-                self.playlist.write()
+                self.playlist.write()  # a later push continues it; whoever closes it names it
             self.emit(self._packaged(self.playlist.path, error=self._error))
         except Exception as exc:  # noqa: BLE001
             self.emit(self._packaged(None, error=f"{type(exc).__name__}: {exc}"))
 
     # --- internals ---
+
+    def _name_by_end(self, playlist: HlsPlaylistWriter) -> None:
+        """The playlist was named when it started (its end unknown); now that it ended, its name says when."""
+        assert self.first_wall is not None
+        name = self.spec.name_for("hls", self.first_wall, max(self.last_wall, self.first_wall))
+        if name != playlist.path.stem:
+            playlist.rename(final_path(self.spec.output_dir, name, "m3u8"))
 
     def _ensure_playlist(self, wall: float) -> HlsPlaylistWriter:
         if self.playlist is None:

@@ -177,9 +177,12 @@ def test_hls_playlist_lists_the_spool_chunks(full, av_clip):
     assert pl.target_duration == math.ceil(max(durations))
     assert sum(durations) == pytest.approx(clip_duration(av_clip), abs=SLACK)
     assert f.duration == pytest.approx(sum(durations), abs=1e-3)
+    # Named by its real start and end (issue 16 item 12); segments keep the name it started with.
+    assert f.path.stem == default_name("hls", f.start_wallclock, f.end_wallclock)
+    assert f.end_wallclock - f.start_wallclock == pytest.approx(f.duration, abs=SLACK)
     size = f.path.stat().st_size
     for i, seg in enumerate(pl.segments):
-        assert seg.uri == f"{f.path.stem}_{i}.ts"
+        assert seg.uri == f"{default_name('hls', f.start_wallclock, None)}_{i}.ts"
         path = f.path.parent / seg.uri
         size += path.stat().st_size
         with av.open(str(path)) as c:
