@@ -144,6 +144,11 @@ def record_file_upload(*, file_id: int) -> UploadOutcome:
             key = file_key(file, None if part == local else part.name)
             stored = _already_stored(backend, part, key) if part != local else None
             stored = stored or backend.upload(part, key, content_type=CONTENT_TYPES.get(part.suffix.lstrip(".")))
+        if file.format == Format.HLS and len(parts) > 1:
+            # The live upload stored the playlist under the name it started with; it was renamed at its end.
+            live_name = f"{parts[0].stem.rsplit('_', 1)[0]}.m3u8"
+            if live_name != local.name:
+                backend.delete(file_key(file, live_name))
     except StorageUnavailable as exc:
         return UploadOutcome(stored=False, error=f"storage unavailable: {exc}", retryable=True)
     except (StorageError, ValueError, OSError) as exc:

@@ -175,3 +175,62 @@ def test_sweep_deletes_only_old_files_nobody_writes(tmp_path: Path) -> None:
         assert not old.exists() and recent.exists() and (tmp_path / "live-3.flv").exists()
     finally:
         live.close()
+
+
+# --- late readers and trimming (issue 16 items 1, 2) ---
+
+
+def flv_video_timestamps(data: bytes | Path) -> list[tuple[int, bool]]:
+    """(dts ms, keyframe) of every video packet PyAV demuxes from FLV bytes or a file."""
+    import io
+
+    import av
+
+    source = io.BytesIO(data) if isinstance(data, bytes) else str(data)
+    with av.open(source, format="flv") as c:
+        packets = [p for p in c.demux(video=0) if p.size and p.dts is not None]
+        return [(int(p.dts * p.time_base * 1000), bool(p.is_keyframe)) for p in packets]
+
+
+def test_a_late_reader_gets_the_head_then_the_keyframe_before_the_time_it_needs(
+    writer: Writer, tmp_path: Path, av_clip: Path
+) -> None:
+    writer.write(av_clip.read_bytes())  # 25 s of a push already on disk, nginx still writing
+    reader = FollowReader(tmp_path / "demo-1700000000.flv", stall_timeout=10, skip_to_ms=12_500)
+    got = bytearray()
+    while len(got) < 64 or reader.offset < (tmp_path / "demo-1700000000.flv").stat().st_size:
+        got.extend(reader.read(1 << 16))
+    reader.close()
+    video = flv_video_timestamps(bytes(got))
+    assert video[0] == (12_000, True), video[:3]  # the keyframe at or before 12.5 s (1 s GOP), nothing earlier
+    assert video[-1][0] >= 24_000
+    assert reader.skipped > av_clip.stat().st_size // 3
+
+
+def test_trim_keeps_the_head_and_the_last_seconds_and_stays_playable(tmp_path: Path, av_clip: Path) -> None:
+    path = tmp_path / "demo-1700000000.flv"
+    path.write_bytes(av_clip.read_bytes())
+    released = follow.trim_record(path, keep_seconds=5)
+    if follow._fallocate.func is None:
+        pytest.skip("this filesystem cannot punch holes")
+    assert released > av_clip.stat().st_size // 2
+    assert path.stat().st_size == av_clip.stat().st_size  # the writer's offset is untouched
+    assert path.stat().st_blocks * 512 < av_clip.stat().st_size * 0.4
+    assert follow.trim_record(path, keep_seconds=5) == 0, "a second pass finds nothing more to release"
+    reader = FollowReader(path, stall_timeout=10, skip_to_ms=0)
+    got = bytearray()
+    read_all(reader, got)
+    video = flv_video_timestamps(bytes(got))
+    assert video[0][1] and 19_000 <= video[0][0] <= 20_000, video[:2]  # a keyframe 5-6 s before the end
+    assert len(video) >= 5 * 25
+
+
+def test_trim_leaves_a_followed_file_alone(writer: Writer, tmp_path: Path, av_clip: Path) -> None:
+    writer.write(av_clip.read_bytes())
+    path = tmp_path / "demo-1700000000.flv"
+    reader = FollowReader(path, stall_timeout=10)  # holds its shared flock from here on
+    try:
+        assert follow.trim_record(path, keep_seconds=1) == 0
+    finally:
+        reader.close()
+    assert follow.trim_record(path, keep_seconds=1) > 0
