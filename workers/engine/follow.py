@@ -188,8 +188,8 @@ def trim_record(path: Path, *, keep_seconds: float) -> int:
         os.close(fd)  # drops the flock
 
 
-def _last_timestamp(fd: int, size: int, *, window: int = 1 << 20) -> int | None:
-    """The media time (ms) near the end of the file: the last whole tag within the last MiB."""
+def _last_timestamp(fd: int, size: int, *, window: int = 1 << 18) -> int | None:
+    """The media time (ms) near the end of the file: the last whole tag within the last 256 KiB."""
     tag = flv.resync(fd, max(flv.FILE_HEADER_SIZE, size - window), size)
     last = None
     if tag is not None:
