@@ -234,3 +234,39 @@ def test_trim_leaves_a_followed_file_alone(writer: Writer, tmp_path: Path, av_cl
     finally:
         reader.close()
     assert follow.trim_record(path, keep_seconds=1) > 0
+
+
+def test_a_recorder_that_starts_late_records_its_own_seconds_at_their_true_time(tmp_path: Path, av_clip: Path) -> None:
+    """A push that began 25 s ago, nothing recorded it; a highlight from 5 s ago gets those 5 s, stamped then."""
+    from tests.workers.engine.conftest import Events, default_name, media_duration
+    from workers.engine import RecordingSpec, StreamRecorder
+
+    pushed_at = time.time() - 25
+    record_dir = tmp_path / "record"
+    record_dir.mkdir()
+    w = Writer(record_dir / f"late-{int(pushed_at)}.flv")
+    try:
+        w.write(av_clip.read_bytes())
+        events = Events()
+        recorder = StreamRecorder(
+            "rtmp://127.0.0.1:9/live/late",
+            tmp_path / "spool",
+            listener=events,
+            ingest_record=IngestRecord(record_dir=record_dir, stream_name="late", not_before=pushed_at),
+        )
+        start = pushed_at + 20
+        recorder.add_recording(RecordingSpec("hl", {"mp4": 60}, tmp_path / "out", default_name, start_wallclock=start))
+        runner = threading.Thread(target=recorder.run)
+        runner.start()
+        time.sleep(1.0)
+        w.close()  # the push ends
+        runner.join(timeout=30)
+    finally:
+        w.close()
+    assert not runner.is_alive()
+    (f,) = events.of("mp4")
+    assert recorder.source.follower is None  # closed at the end
+    assert start - 0.05 <= f.start_wallclock <= start + 1.05  # the first keyframe at or after its start
+    assert media_duration(f.path) == pytest.approx(25 - (f.start_wallclock - pushed_at), abs=0.2)
+    assert events.started[0].packets == 0
+    assert recorder.stats.packets < 10 * (25 + 44), "the backlog before the keyframe it needs was skipped, not read"
