@@ -20,6 +20,14 @@ CONTENT_TYPES = {
 }
 
 
+def _listed(playlist: Path) -> set[str]:
+    try:
+        lines = playlist.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return set()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
 def file_download(request: HttpRequest, token: str, filename: str) -> FileResponse:
     record = file_for_download_token(token)
     if record is None or not record.local_path:
@@ -27,8 +35,8 @@ def file_download(request: HttpRequest, token: str, filename: str) -> FileRespon
     main = Path(record.local_path)
     if filename == main.name:
         path = main
-    elif record.format == Format.HLS and re.fullmatch(re.escape(main.stem) + r"_\d+\.ts", filename):
-        path = main.parent / filename
+    elif record.format == Format.HLS and re.fullmatch(r"[^/\\]+_\d+\.ts", filename) and filename in _listed(main):
+        path = main.parent / filename  # a segment the playlist lists (named when the playlist started)
     else:
         raise Http404("not a file of this recording")
     if not path.is_file():
