@@ -35,8 +35,11 @@ def file_download(request: HttpRequest, token: str, filename: str) -> FileRespon
     main = Path(record.local_path)
     if filename == main.name:
         path = main
-    elif record.format == Format.HLS and re.fullmatch(r"[^/\\]+_\d+\.ts", filename) and filename in _listed(main):
-        path = main.parent / filename  # a segment the playlist lists (named when the playlist started)
+    elif record.format == Format.HLS and (
+        re.fullmatch(re.escape(main.stem) + r"_\d+\.ts", filename)
+        or (re.fullmatch(r"[^/\\]+_\d+\.ts", filename) and filename in _listed(main))
+    ):
+        path = main.parent / filename  # its own segment, or one it lists (named when the playlist started)
     else:
         raise Http404("not a file of this recording")
     if not path.is_file():
