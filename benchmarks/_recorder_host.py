@@ -39,7 +39,7 @@ from workers.engine import (
     StreamRecorder,
     StreamStats,
 )
-from workers.engine import writers as engine_writers
+from workers.engine import file_series as engine_writers
 
 FORMATS = {"flv": 60, "mp4": 60, "hls": 0, "aac": 60, "mp3": 60}
 OPEN_RETRY_FOR = 15.0

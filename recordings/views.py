@@ -12,6 +12,14 @@ from recordings.selectors import file_for_download_token
 from templates_app.choices import Format
 
 
+def _listed(playlist: Path) -> set[str]:
+    try:
+        lines = playlist.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return set()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
 def file_download(request: HttpRequest, token: str, filename: str) -> FileResponse:
     record = file_for_download_token(token)
     if record is None or not record.local_path:
@@ -19,8 +27,11 @@ def file_download(request: HttpRequest, token: str, filename: str) -> FileRespon
     main = Path(record.local_path)
     if filename == main.name:
         path = main
-    elif record.format == Format.HLS and re.fullmatch(re.escape(main.stem) + r"_\d+\.ts", filename):
-        path = main.parent / filename
+    elif record.format == Format.HLS and (
+        re.fullmatch(re.escape(main.stem) + r"_\d+\.ts", filename)
+        or (re.fullmatch(r"[^/\\]+_\d+\.ts", filename) and filename in _listed(main))
+    ):
+        path = main.parent / filename  # its own segment, or one it lists (named when the playlist started)
     else:
         raise Http404("not a file of this recording")
     if not path.is_file():

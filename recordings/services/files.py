@@ -54,7 +54,9 @@ def _file_set(path: Path, fmt: str) -> list[Path]:
     """The files a deliverable is made of: an HLS playlist brings its segments (listed first)."""
     if fmt != Format.HLS:
         return [path]
-    return [*sorted(path.parent.glob(f"{path.stem}_*.ts")), path]
+    # The segments it lists: they keep the name the playlist had when it started (it is renamed at its end).
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return [*(path.parent / line.strip() for line in lines if line.strip() and not line.startswith("#")), path]
 
 
 def _staging_dir(file: RecordFile) -> Path:
@@ -96,8 +98,10 @@ def record_file_store(*, task: RecordTask, result: PackagedResult, name: str) ->
     # The row first: if the database is down this raises before any file moved, so the caller can try again.
     row.save()
     staging.mkdir(parents=True, exist_ok=True)
-    result.path.with_name(f".{result.path.stem}.stored").unlink(missing_ok=True)  # the live HLS upload's ledger
-    for source in _file_set(result.path, result.format):
+    parts = _file_set(result.path, result.format)
+    for part in parts if result.format == Format.HLS else []:  # the live HLS upload's ledger, by its start name
+        result.path.with_name(f".{part.stem.rsplit('_', 1)[0]}.stored").unlink(missing_ok=True)
+    for source in parts:
         shutil.move(str(source), staging / source.name)
     _dispatch_upload(row.pk)
     return row
@@ -132,6 +136,11 @@ def record_file_upload(*, file_id: int) -> UploadOutcome:
             key = file_key(file, None if part == local else part.name)
             stored = _already_stored(backend, part, key) if part != local else None
             stored = stored or backend.upload(part, key, content_type=content_type(part))
+        if file.format == Format.HLS and len(parts) > 1:
+            # The live upload stored the playlist under the name it started with; it was renamed at its end.
+            live_name = f"{parts[0].stem.rsplit('_', 1)[0]}.m3u8"
+            if live_name != local.name:
+                backend.delete(file_key(file, live_name))
     except StorageUnavailable as exc:
         return UploadOutcome(stored=False, error=f"storage unavailable: {exc}", retryable=True)
     except (StorageError, ValueError, OSError) as exc:

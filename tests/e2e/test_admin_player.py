@@ -131,4 +131,6 @@ def test_a_recorded_mp4_hls_playlist_and_flv_play_in_the_admin_file_page(
         state = played_seconds(page, f"{live_server.url}{page_url}")
         assert state["currentTime"] > PLAYED, (fmt, state, console)
         assert state["player"] == how, (fmt, state)
+    # Issue 16 item 11: one correct AAC sequence header per FLV, so mpegts.js has nothing to reject.
+    assert not [line for line in console if "Invalid AAC" in line], console
     context.close()

@@ -82,6 +82,11 @@ def test_a_reconnect_inside_the_window_continues_one_playlist(ingest: Any, beat:
     assert extinf == pytest.approx(2 * PUSH, abs=2 * (GOP + 0.7))
     assert media_seconds(path, uris) == pytest.approx(extinf, abs=0.05 * len(uris))
     assert record.duration == pytest.approx(extinf, abs=0.01)
+    # Issue 16 item 12: it ends with the last push (not start + media), and its name carries that end.
+    span = (record.end_time - record.start_time).total_seconds()
+    assert span >= extinf + 2, (span, extinf)
+    assert path.stem.endswith(record.end_time.strftime("_%Y-%m-%d-%H-%M-%S")), path.stem
+    assert path.stem != f"{name}_{record.start_time:%Y-%m-%d-%H-%M-%S}_{record.start_time:%Y-%m-%d-%H-%M-%S}"
 
 
 def test_a_reconnect_after_the_window_makes_two_playlists(ingest: Any, beat: Any) -> None:
@@ -94,5 +99,6 @@ def test_a_reconnect_after_the_window_makes_two_playlists(ingest: Any, beat: Any
     for record in settled_files(15, count=2, stream_name="apart", format="hls"):
         playlist = m3u8.load(record.local_path)
         assert playlist.is_endlist
+        assert Path(record.local_path).stem.endswith(record.end_time.strftime("_%Y-%m-%d-%H-%M-%S"))
         assert not any(s.discontinuity for s in playlist.segments)
     assert RecordTask.objects.filter(stream_name="apart").count() == 2

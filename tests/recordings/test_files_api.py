@@ -123,6 +123,11 @@ class TestFilesAPI:
         base = url.rsplit("/", 1)[0]
         assert Client().get(f"{base}/h_0_0.ts").status_code == 200
         assert Client().get(f"{base}/other_0.ts").status_code == 404
+        # Renamed at its end, a playlist lists segments named when it started (issue 16 item 12): those are served.
+        (media / "other_0.ts").write_bytes(b"seg")
+        Path(record.local_path).write_text("#EXTM3U\n#EXTINF:2.0,\nother_0.ts\n#EXT-X-ENDLIST\n")
+        assert Client().get(f"{base}/other_0.ts").status_code == 200
+        assert Client().get(f"{base}/other_1.ts").status_code == 404
 
     def test_delete_removes_the_stored_object(self, tenant: Tenant, media: Path) -> None:
         record = make_file(tenant, media)

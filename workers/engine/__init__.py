@@ -6,10 +6,7 @@ the models. See DESIGN.md, "The media engine".
 
 from __future__ import annotations
 
-from workers.engine.errors import EngineError, PackagingError, SourceError, SpoolError, StallError
-from workers.engine.follow import IngestRecord, sweep_orphans
-from workers.engine.hls import HlsPlaylistWriter
-from workers.engine.models import (
+from workers.engine.datatypes import (
     ChunkInfo,
     PackagedFile,
     RecorderListener,
@@ -17,6 +14,9 @@ from workers.engine.models import (
     StreamParams,
     StreamStats,
 )
+from workers.engine.errors import EngineError, PackagingError, SourceError, SpoolError, StallError
+from workers.engine.follow import IngestRecord, sweep_orphans
+from workers.engine.hls import HlsPlaylistWriter
 from workers.engine.recorder import StreamRecorder
 from workers.engine.spool import Spool
 

@@ -8,8 +8,14 @@ keyframe, milliseconds after the push starts.
 
 The file ends when nginx closes it: with ``record_lock on`` nginx holds a POSIX write lock on the file while it
 records, so "no more bytes and no lock" is the end of the push. A writer that dies (nginx killed) drops its
-lock too. The bytes already read are released with ``FALLOC_FL_PUNCH_HOLE`` where the filesystem allows it, so
-a push that lasts days does not keep days of FLV on disk.
+lock too. The bytes already read are released with ``FALLOC_FL_PUNCH_HOLE`` where the filesystem allows it
+(the head of the file, its FLV header and codec headers, stays), so a push that lasts days does not keep days
+of FLV on disk; a record file nobody follows is trimmed the same way by the ingest (``trim_record``).
+
+A recorder that starts late (a highlight asked mid-push, a window opening into a push nothing recorded, a
+recorder re-queued after a crash) does not read the backlog: it reads the head, then skips by tag headers
+(``flv.start_for``) to the last keyframe before the media time it needs. A follower holds a shared ``flock``
+on the file; the trimmer takes it exclusively, so it never punches what a follower is about to read.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from workers.engine import flv
 from workers.engine.errors import StallError
 
 log = logging.getLogger(__name__)
@@ -40,7 +47,7 @@ POLL_SECONDS = 0.04
 #: A read returns less than the demuxer asked for only once this long has passed since the last one.
 BATCH_SECONDS = 0.1
 #: Bytes read between two hole punches.
-PUNCH_EVERY = 16 * 1024 * 1024
+PUNCH_EVERY = 1024 * 1024
 #: Record files nobody followed (the recorder pulled over RTMP, or died) are deleted this long after their end.
 ORPHAN_SECONDS = 3600.0
 
@@ -137,13 +144,58 @@ class _Fallocate:
                 func.restype = ctypes.c_int
                 self.func = func
 
-    def punch(self, fd: int, length: int) -> bool:
+    def punch(self, fd: int, offset: int, length: int) -> bool:
         if self.func is None or length <= 0:
             return False
-        return self.func(fd, _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE, 0, length) == 0
+        return self.func(fd, _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE, offset, length) == 0
 
 
 _fallocate = _Fallocate()
+
+
+def trim_record(path: Path, *, keep_seconds: float) -> int:
+    """Punch out all but the head and the last keep_seconds of media of a record file no reader follows.
+
+    Returns the bytes released (0 when a follower holds the file, or nothing is old enough). What is left is
+    a valid FLV once the hole is skipped: the head, then whole tags from a keyframe on (``flv.start_for``).
+    """
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return 0
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0  # a recorder follows it and punches what it read itself
+        size = os.fstat(fd).st_size
+        head = flv.head_end(fd, size)
+        if head is None:
+            return 0
+        last = _last_timestamp(fd, size)
+        if last is None:
+            return 0
+        start = flv.start_for(fd, head, size, max(0, last - int(keep_seconds * 1000)))
+        if start is None:
+            return 0
+        # Exactly from the head's end to the kept tag: the filesystem frees the whole blocks and zeroes the
+        # partial ones at both ends, so no stale tag is left between the head and what is kept.
+        before = os.fstat(fd).st_blocks
+        if start.offset <= head or not _fallocate.punch(fd, head, start.offset - head):
+            return 0
+        return max(0, before - os.fstat(fd).st_blocks) * 512
+    finally:
+        os.close(fd)  # drops the flock
+
+
+def _last_timestamp(fd: int, size: int, *, window: int = 1 << 18) -> int | None:
+    """The media time (ms) near the end of the file: the last whole tag within the last 256 KiB."""
+    tag = flv.resync(fd, max(flv.FILE_HEADER_SIZE, size - window), size)
+    last = None
+    if tag is not None:
+        for t in flv.iter_tags(fd, tag.offset, size):
+            last = t.timestamp
+    return last
 
 
 class FollowReader:
@@ -161,7 +213,9 @@ class FollowReader:
         stall_timeout: float = 60.0,
         poll_seconds: float = POLL_SECONDS,
         batch_seconds: float = BATCH_SECONDS,
+        skip_to_ms: int | None = None,
     ) -> None:
+        """skip_to_ms: read the head, then only from the last keyframe at or before this media time (ms)."""
         self.path = Path(path)
         self.batch_seconds = batch_seconds
         self.stall_timeout = stall_timeout
@@ -172,17 +226,56 @@ class FollowReader:
         except PermissionError:
             self._fd = os.open(self.path, os.O_RDONLY)
             self._can_punch = False
+        fcntl.flock(self._fd, fcntl.LOCK_SH)  # waits out a trim pass in progress; see trim_record
         self._stop = threading.Event()
         self.offset = 0
         self._punched = 0
         self.finished = False
         self._last_data = time.monotonic()
+        self.skip_to_ms = skip_to_ms
+        #: Bytes from the file's start to hand over before jumping (the head), then where the jump goes.
+        self._head: bytes | None = None
+        self._jump_to: int | None = None
+        self.skipped = 0
+
+    def _plan_skip(self) -> bool:
+        """Once the head is written: serve it, then the rest from the tag a late reader needs. False: not yet."""
+        size = os.fstat(self._fd).st_size
+        end = flv.head_end(self._fd, size)
+        if end is None:
+            return False
+        start = flv.start_for(self._fd, end, size, self.skip_to_ms)
+        if start is None:
+            return False
+        self._head = os.pread(self._fd, end, 0)
+        self._jump_to = start.offset
+        self._punched = end
+        self.skipped = start.offset - end
+        if self.skipped:
+            log.info("%s: skipped %d bytes to media time %d ms", self.path, self.skipped, start.timestamp)
+        return True
 
     def stop(self) -> None:
         self._stop.set()
 
     def read(self, size: int = -1) -> bytes:
         size = size if size and size > 0 else 1 << 16
+        while self.skip_to_ms is not None and self._head is None:
+            if self._plan_skip():
+                break
+            if self._stop.is_set() or not writer_active(self._fd):
+                self.skip_to_ms = None  # a closed or broken file: read it as it is
+                break
+            if time.monotonic() - self._last_data > self.stall_timeout:
+                raise StallError(f"no FLV head in {self.path} for {self.stall_timeout:.0f} s")
+            self._stop.wait(self.poll_seconds)
+        if self._head is not None and self.offset < len(self._head):
+            data = self._head[self.offset : self.offset + size]
+            self.offset += len(data)
+            if self.offset == len(self._head):
+                assert self._jump_to is not None
+                self.offset = self._jump_to
+            return data
         while True:
             available = os.fstat(self._fd).st_size - self.offset
             # Hand the demuxer full buffers where it can wait for them: nginx appends one frame at a time, and
@@ -213,9 +306,14 @@ class FollowReader:
         self.offset += n
         self._last_data = time.monotonic()
         if self._can_punch and self.offset - self._punched >= PUNCH_EVERY:
-            keep = self.offset - self.offset % 4096
-            if _fallocate.punch(self._fd, keep):
-                self._punched = keep
+            if self._punched == 0:  # the head stays: another reader (after a crash) opens the file with it
+                head = flv.head_end(self._fd, self.offset)
+                if head is None and os.pread(self._fd, 3, 0) == b"FLV":
+                    return  # the head is not whole yet
+                self._punched = head or 0
+            # From the head's end exactly (partial blocks are zeroed, not left with stale tags) to what was read.
+            if _fallocate.punch(self._fd, self._punched, self.offset - self._punched):
+                self._punched = self.offset
             else:
                 self._can_punch = False  # the filesystem cannot: the file is deleted at the end instead
 

@@ -127,6 +127,18 @@ class HlsPlaylistWriter:
             self.finished = True
             self.write()
 
+    def rename(self, path: Path) -> None:
+        """Move the playlist to path (its name carries the real end once the recording ended).
+
+        The segments keep their names and place: they were named when the playlist started (a live upload
+        already stored them under those names), and the playlist lists them relative to itself.
+        """
+        path = Path(path)
+        if path == self.path:
+            return
+        os.replace(self.path, path)
+        self.path = path
+
     def size(self) -> int:
         """Bytes of the playlist and every segment it lists."""
         total = self.path.stat().st_size if self.path.exists() else 0

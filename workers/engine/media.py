@@ -7,8 +7,8 @@ from typing import Any
 
 import av
 
+from workers.engine.datatypes import TS_HZ, ChunkInfo
 from workers.engine.errors import PackagingError
-from workers.engine.models import TS_HZ, ChunkInfo
 from workers.engine.spool import to_ticks
 
 WRAP = 1 << 33  # MPEG-TS timestamps are 33-bit: the spool timeline wraps after ~26.5 h

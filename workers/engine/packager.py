@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from workers.engine.datatypes import ChunkInfo, PackagedFile, RecordingSpec
 from workers.engine.errors import PackagingError
+from workers.engine.file_series import EPS, MAX_LEAD, FileSeries
+from workers.engine.hls_series import HlsSeries
 from workers.engine.media import ChunkData, read_chunk
-from workers.engine.models import ChunkInfo, PackagedFile, RecordingSpec
+from workers.engine.mp3_series import Mp3Series
 from workers.engine.spool import Spool
-from workers.engine.writers import EPS, MAX_LEAD, FileSeries, HlsSeries, Mp3Series
 
 log = logging.getLogger(__name__)
 

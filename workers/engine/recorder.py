@@ -21,9 +21,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from workers.engine.datatypes import ChunkInfo, PackagedFile, RecorderListener, RecordingSpec, StreamStats, codec_name
 from workers.engine.errors import EngineError, SourceError, SpoolError, StallError
 from workers.engine.follow import IngestRecord
-from workers.engine.models import ChunkInfo, PackagedFile, RecorderListener, RecordingSpec, StreamStats, codec_name
 from workers.engine.packager import Packager
 from workers.engine.source import Source, SourcePacket
 from workers.engine.spool import Spool
@@ -80,11 +80,22 @@ class StreamRecorder:
         self._last_key_wall: float | None = None
         self._video_packets = 0
         self._reader_error: BaseException | None = None
+        self.lookback_seconds = lookback_seconds
+        self._starts: list[float] = []
 
     # --- thread-safe control ---
 
     def add_recording(self, spec: RecordingSpec) -> None:
+        self._starts.append(spec.start_wallclock if spec.start_wallclock is not None else time.time())
         self._commands.put(("add", spec))
+
+    def need_from(self, now: float) -> float:
+        """The earliest wallclock the spool must hold when the source opens: the start of the earliest
+        recording added so far, or the look-back window; a resumed spool goes on after its last chunk."""
+        chunks = self.spool.chunks()
+        if chunks:
+            return chunks[-1].last_wallclock
+        return min([now - self.lookback_seconds, *self._starts])
 
     def stop_recording(self, recording_id: str, at_wallclock: float | None = None) -> None:
         self._commands.put(("stop", (recording_id, at_wallclock)))
@@ -109,6 +120,7 @@ class StreamRecorder:
         """
         packaging = threading.Thread(target=self._package_loop, name=f"package {self.url}", daemon=True)
         packaging.start()
+        self.source.need_from = self.need_from(time.time())
         try:
             self.source.open()
         except SourceError as exc:
@@ -117,7 +129,7 @@ class StreamRecorder:
             packaging.join()
             raise
         src = self.source
-        self.spool.begin(src.video, src.audio, live=src.live)
+        self.spool.begin(src.video, src.audio, live=src.live, epoch=src.epoch)
         with self._stats_lock:
             if src.video is not None:
                 cc = src.video.codec_context

@@ -27,6 +27,9 @@ PROBE_OPTIONS: dict[str, str] = {
     "fpsprobesize": "0",
 }
 OPEN_RETRY_DELAY = 0.1
+#: A late follower jumps to the last keyframe this long before the media time it needs (the push start it is
+#: anchored on is the publish hook's time, a few milliseconds before nginx's first tag).
+SKIP_MARGIN_MS = 1000
 NETWORK_OPTIONS: dict[str, str] = {
     # rtmp/tcp/http: let the socket give up on its own too (microseconds).
     "rw_timeout": "{stall_us}",
@@ -57,8 +60,11 @@ class Source:
     fast as possible.
 
     With ``ingest_record`` (the recorder runs on the ingest host), the source
-    follows the ingest's own FLV record of the push from its first byte
-    (see ``follow.py``) and pulls ``url`` only if that file does not show up.
+    follows the ingest's own FLV record of the push (see ``follow.py``) and
+    pulls ``url`` only if that file does not show up. Its packets are then
+    placed at ``epoch`` (the push's start) plus their own timestamps, and the
+    follower skips straight to the keyframe before ``need_from`` (the earliest
+    wallclock any recording needs; None: from the push's first packet).
     """
 
     def __init__(
@@ -84,6 +90,9 @@ class Source:
         self.audio: Any = None
         self._stop = threading.Event()
         self.last_packet_monotonic = time.monotonic()
+        self.need_from: float | None = None
+        #: The wallclock of media time 0, when the source knows it (a followed record file).
+        self.epoch: float | None = None
 
     def open(self) -> None:
         if self.ingest_record is not None and self._open_ingest_record():
@@ -114,7 +123,9 @@ class Source:
         if path is None:
             log.info("no ingest record of %s in %s: pulling", self.url, self.ingest_record.record_dir)
             return False
-        follower = FollowReader(path, stall_timeout=self.stall_timeout)
+        epoch = self.ingest_record.not_before
+        skip_to = None if self.need_from is None else max(0, int((self.need_from - epoch) * 1000) - SKIP_MARGIN_MS)
+        follower = FollowReader(path, stall_timeout=self.stall_timeout, skip_to_ms=skip_to)
         try:
             self.container = av.open(follower, format="flv", options=dict(PROBE_OPTIONS))
         except (av.FFmpegError, OSError, StallError) as exc:
@@ -122,6 +133,7 @@ class Source:
             log.warning("cannot follow %s (%s): pulling %s", path, exc, self.url)
             return False
         self.follower = follower
+        self.epoch = epoch
         self.url = f"file:{path}"
         self._pick_streams()
         return True

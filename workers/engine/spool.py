@@ -25,8 +25,8 @@ from typing import Any
 
 import av
 
+from workers.engine.datatypes import TS_HZ, ChunkInfo, StreamParams, codec_name
 from workers.engine.errors import SpoolError
-from workers.engine.models import TS_HZ, ChunkInfo, StreamParams, codec_name
 from workers.engine.params import PS_CODECS, decoded_size, parameter_sets
 from workers.engine.source import SourcePacket
 from workers.engine.timeline import Timeline, WallClock
@@ -229,12 +229,15 @@ class Spool:
 
     # --- writing, from the demux thread ---
 
-    def begin(self, video: Any, audio: Any, *, live: bool) -> None:
-        """Declare the source's streams; packets follow with ``write()``."""
+    def begin(self, video: Any, audio: Any, *, live: bool, epoch: float | None = None) -> None:
+        """Declare the source's streams; packets follow with ``write()``.
+
+        epoch: the wallclock of the source's time 0 when the source knows it (DESIGN.md, ``Source``).
+        """
         with self._lock:
             self._templates = {k: s for k, s in (("video", video), ("audio", audio)) if s is not None}
             self._params = {k: _stream_params(k, s) for k, s in self._templates.items()}
-            self._clock = WallClock(live=live)
+            self._clock = WallClock(live=live, epoch=epoch)
             self._timeline = Timeline()
             if video is not None and video.codec_context.extradata:
                 self._extradata = bytes(video.codec_context.extradata)
@@ -248,9 +251,8 @@ class Spool:
                 return None
             pkt = sp.packet
             tb = pkt.time_base
-            m = self._timeline.map(
-                sp.kind, to_ticks(pkt.dts, tb), to_ticks(pkt.pts, tb), to_ticks(pkt.duration or None, tb)
-            )
+            source_dts = to_ticks(pkt.dts, tb)
+            m = self._timeline.map(sp.kind, source_dts, to_ticks(pkt.pts, tb), to_ticks(pkt.duration or None, tb))
             has_video = "video" in self._templates
             is_key_video = sp.kind == "video" and sp.keyframe
             changed = is_key_video and self._parameters_changed(pkt)
@@ -272,7 +274,7 @@ class Spool:
                     self._start_chunk(sp, m.dts, changed)
             cur = self._cur
             assert cur is not None
-            wall = self._clock.wall(m.dts, sp.received)
+            wall = self._clock.wall(m.dts, sp.received, source_dts)
             self.live_edge_wallclock = wall
             pkt.stream = cur.out[sp.kind]
             pkt.time_base = TS_TIME_BASE

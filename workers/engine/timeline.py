@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workers.engine.models import TS_HZ
+from workers.engine.datatypes import TS_HZ
 
 #: Where the spool timeline starts: far enough from 0 that a stream starting a
 #: little before another (or B-frame dts before pts) never goes negative.
@@ -19,6 +19,8 @@ TIMELINE_ORIGIN = 10 * TS_HZ
 MAX_BACKWARD = TS_HZ // 2
 #: A gap this long between two packets of one stream is a jump, not a pause.
 MAX_FORWARD = 10 * TS_HZ
+#: Source timestamps this far behind the last packet's restarted (anchored wallclock only).
+BACKWARD_SECONDS = 0.5
 #: Duration assumed for a packet when nothing better is known (one 25 fps frame).
 DEFAULT_DURATION = TS_HZ // 25
 
@@ -111,10 +113,16 @@ class WallClock:
 
     live: bool
     tolerance: float = 3.0
+    #: The wallclock of source time 0, when the source knows it (a record file nginx started at the push's
+    #: start): packets are then placed by their own timestamps, whenever they are read.
+    epoch: float | None = None
     _anchor: float | None = None
     _last: float = float("-inf")
 
-    def wall(self, dts_ts: int, now: float) -> float:
+    def wall(self, dts_ts: int, now: float, source_ts: int | None = None) -> float:
+        """The wallclock of a packet at spool time dts_ts, read at ``now`` (source_ts: its own timestamp)."""
+        if self.epoch is not None and source_ts is not None:
+            return self._anchored(source_ts / TS_HZ, now)
         t = dts_ts / TS_HZ
         if self._anchor is None:
             self._anchor = now - t
@@ -123,5 +131,20 @@ class WallClock:
             if predicted > now or now - predicted > self.tolerance:
                 self._anchor = now - t
         w = max(self._anchor + t, self._last)
+        self._last = w
+        return w
+
+    def _anchored(self, t: float, now: float) -> float:
+        """``epoch + t``, never ahead of now (a late epoch is moved back) and never backwards (timestamps that
+        restart continue from the last packet)."""
+        assert self.epoch is not None
+        w = self.epoch + t
+        if w < self._last - BACKWARD_SECONDS:
+            self.epoch = self._last - t
+            w = self._last
+        if w > now:
+            self.epoch -= w - now
+            w = now
+        w = max(w, self._last)
         self._last = w
         return w

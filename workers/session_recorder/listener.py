@@ -87,6 +87,7 @@ class SessionListener(RecorderListener):
             pending = {
                 "path": str(f.path),
                 "start": (task.hls_pending or {}).get("start", f.start_wallclock),
+                "end": f.end_wallclock,  # the end of the last push so far: the stitched playlist's end
                 "video_codec": f.video_codec,
                 "audio_codec": f.audio_codec,
                 "width": f.width,

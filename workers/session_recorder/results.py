@@ -41,17 +41,20 @@ def closed_playlist(
     *,
     recording_id: str,
     start: float | None,
+    end: float | None = None,
     video_codec: str | None,
     audio_codec: str | None,
     width: int | None,
     height: int | None,
 ) -> PackagedResult:
     """End a playlist (``#EXT-X-ENDLIST``) and measure it. Without a known ``start``, it ended when it was last
-    written (its last segment's time, read before ``finish()`` rewrites the file)."""
+    written (its last segment's time, read before ``finish()`` rewrites the file). ``end`` is the end of the last
+    push when a stitched playlist knows it; else the start plus the duration."""
     last_written = playlist.path.stat().st_mtime
     playlist.finish()
     duration = playlist.duration
-    end = start + duration if start is not None else last_written
+    if end is None:
+        end = start + duration if start is not None else last_written
     return packaged_result(
         PackagedFile(
             recording_id=recording_id,

@@ -17,7 +17,9 @@ def _utc(wallclock: float) -> datetime:
     return datetime.fromtimestamp(wallclock, tz=UTC)
 
 
-def _name_for(task: RecordTask) -> Callable[[str, float, float | None], str]:
+def file_namer(task: RecordTask) -> Callable[[str, float, float | None], str]:
+    """The task's file names, as the engine asks for them (format, start, end)."""
+
     def name_for(fmt: str, start: float, end: float | None) -> str:
         return render_file_name(
             task.file_name_template,
@@ -46,7 +48,7 @@ def recording_spec(task: RecordTask) -> RecordingSpec:
         recording_id=task.public_id,
         formats={fmt: int(options.get("record_interval", 0)) for fmt, options in task.formats.items()},
         output_dir=task_output_dir(task),
-        name_for=_name_for(task),
+        name_for=file_namer(task),
         record_type=task.record_type,
         start_wallclock=task_resume_point(task=task),
         end_wallclock=task.end_time.timestamp() if task.end_time else None,

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-
-from deploy import nginx_rtmp
 
 
 class Command(BaseCommand):
@@ -25,4 +25,6 @@ class Command(BaseCommand):
             argv += ["--app", app_name]
         if options["print"]:
             argv.append("--print")
-        nginx_rtmp.main(argv)
+        # The ingest runs as its own program (``deploy.nginx_rtmp``: nginx plus the record janitor), not inside
+        # Django: this command only turns the settings into its arguments, and never loads the media engine.
+        os.execv(sys.executable, [sys.executable, "-m", "deploy.nginx_rtmp", *argv])  # noqa: S606 - fixed argv

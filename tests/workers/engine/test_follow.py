@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -10,9 +11,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import av
 import pytest
 
-from workers.engine import follow
+from tests.workers.engine.conftest import Events, default_name, media_duration
+from workers.engine import RecordingSpec, StreamRecorder, follow
 from workers.engine.errors import StallError
 from workers.engine.follow import FollowReader, IngestRecord, locate_record, sweep_orphans
 
@@ -175,3 +178,91 @@ def test_sweep_deletes_only_old_files_nobody_writes(tmp_path: Path) -> None:
         assert not old.exists() and recent.exists() and (tmp_path / "live-3.flv").exists()
     finally:
         live.close()
+
+
+# --- late readers and trimming (issue 16 items 1, 2) ---
+
+
+def flv_video_timestamps(data: bytes | Path) -> list[tuple[int, bool]]:
+    """(dts ms, keyframe) of every video packet PyAV demuxes from FLV bytes or a file."""
+    source = io.BytesIO(data) if isinstance(data, bytes) else str(data)
+    with av.open(source, format="flv") as c:
+        packets = [p for p in c.demux(video=0) if p.size and p.dts is not None]
+        return [(int(p.dts * p.time_base * 1000), bool(p.is_keyframe)) for p in packets]
+
+
+def test_a_late_reader_gets_the_head_then_the_keyframe_before_the_time_it_needs(
+    writer: Writer, tmp_path: Path, av_clip: Path
+) -> None:
+    writer.write(av_clip.read_bytes())  # 25 s of a push already on disk, nginx still writing
+    reader = FollowReader(tmp_path / "demo-1700000000.flv", stall_timeout=10, skip_to_ms=12_500)
+    got = bytearray()
+    while len(got) < 64 or reader.offset < (tmp_path / "demo-1700000000.flv").stat().st_size:
+        got.extend(reader.read(1 << 16))
+    reader.close()
+    video = flv_video_timestamps(bytes(got))
+    assert video[0] == (12_000, True), video[:3]  # the keyframe at or before 12.5 s (1 s GOP), nothing earlier
+    assert video[-1][0] >= 24_000
+    assert reader.skipped > av_clip.stat().st_size // 3
+
+
+def test_trim_keeps_the_head_and_the_last_seconds_and_stays_playable(tmp_path: Path, av_clip: Path) -> None:
+    path = tmp_path / "demo-1700000000.flv"
+    path.write_bytes(av_clip.read_bytes())
+    released = follow.trim_record(path, keep_seconds=5)
+    if follow._fallocate.func is None:
+        pytest.skip("this filesystem cannot punch holes")
+    assert released > av_clip.stat().st_size // 2
+    assert path.stat().st_size == av_clip.stat().st_size  # the writer's offset is untouched
+    assert path.stat().st_blocks * 512 < av_clip.stat().st_size * 0.4
+    assert follow.trim_record(path, keep_seconds=5) == 0, "a second pass finds nothing more to release"
+    reader = FollowReader(path, stall_timeout=10, skip_to_ms=0)
+    got = bytearray()
+    read_all(reader, got)
+    video = flv_video_timestamps(bytes(got))
+    assert video[0][1] and 19_000 <= video[0][0] <= 20_000, video[:2]  # a keyframe 5-6 s before the end
+    assert len(video) >= 5 * 25
+
+
+def test_trim_leaves_a_followed_file_alone(writer: Writer, tmp_path: Path, av_clip: Path) -> None:
+    writer.write(av_clip.read_bytes())
+    path = tmp_path / "demo-1700000000.flv"
+    reader = FollowReader(path, stall_timeout=10)  # holds its shared flock from here on
+    try:
+        assert follow.trim_record(path, keep_seconds=1) == 0
+    finally:
+        reader.close()
+    assert follow.trim_record(path, keep_seconds=1) > 0
+
+
+def test_a_recorder_that_starts_late_records_its_own_seconds_at_their_true_time(tmp_path: Path, av_clip: Path) -> None:
+    """A push that began 25 s ago, nothing recorded it; a highlight from 5 s ago gets those 5 s, stamped then."""
+    pushed_at = time.time() - 25
+    record_dir = tmp_path / "record"
+    record_dir.mkdir()
+    w = Writer(record_dir / f"late-{int(pushed_at)}.flv")
+    try:
+        w.write(av_clip.read_bytes())
+        events = Events()
+        recorder = StreamRecorder(
+            "rtmp://127.0.0.1:9/live/late",
+            tmp_path / "spool",
+            listener=events,
+            ingest_record=IngestRecord(record_dir=record_dir, stream_name="late", not_before=pushed_at),
+        )
+        start = pushed_at + 20
+        recorder.add_recording(RecordingSpec("hl", {"mp4": 60}, tmp_path / "out", default_name, start_wallclock=start))
+        runner = threading.Thread(target=recorder.run)
+        runner.start()
+        time.sleep(1.0)
+        w.close()  # the push ends
+        runner.join(timeout=30)
+    finally:
+        w.close()
+    assert not runner.is_alive()
+    (f,) = events.of("mp4")
+    assert recorder.source.follower is None  # closed at the end
+    assert start - 0.05 <= f.start_wallclock <= start + 1.05  # the first keyframe at or after its start
+    assert media_duration(f.path) == pytest.approx(25 - (f.start_wallclock - pushed_at), abs=0.2)
+    assert events.started[0].packets == 0
+    assert recorder.stats.packets < 10 * (25 + 44), "the backlog before the keyframe it needs was skipped, not read"

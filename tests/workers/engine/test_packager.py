@@ -21,6 +21,7 @@ from tests.workers.engine.conftest import (
     packet_pts,
 )
 from workers.engine import HlsPlaylistWriter, RecordingSpec, StreamRecorder
+from workers.engine.flv import AUDIO, read_tags
 
 INTERVAL = 5
 ALL_FORMATS = {"flv": INTERVAL, "mp4": INTERVAL, "hls": 0, "aac": INTERVAL, "mp3": INTERVAL}
@@ -143,6 +144,27 @@ def test_mp3_is_mp3_and_aac_is_adts(full):
         assert f.video_codec is None
 
 
+@pytest.mark.parametrize("record_type", ["video", "audio"])
+def test_every_flv_file_has_one_correct_aac_sequence_header(full, record, short_clip, record_type):
+    """Issue 16 item 11: no empty ``af00`` tag before the real AudioSpecificConfig (mpegts.js rejects it)."""
+    if record_type == "video":
+        files = full.events.of("flv")
+    else:
+        files = record(short_clip, {"a": {"flv": 5}}, specs={"a": {"record_type": "audio"}}).events.of("flv")
+    assert len(files) >= 2
+    for f in files:
+        tags = read_tags(f.path)
+        headers = [t for t in tags if t.type == AUDIO and t.sequence_header]
+        assert len(headers) == 1, f.path
+        [header] = headers
+        assert header.size == 4  # af 00 + the 2-byte AudioSpecificConfig of 44.1 kHz mono AAC-LC
+        assert header.first[2:4] == bytes.fromhex("1208")
+        first_audio = next(t for t in tags if t.type == AUDIO)
+        assert first_audio is header
+        with av.open(str(f.path)) as c:
+            assert c.streams.audio[0].codec_context.extradata == bytes.fromhex("1208")
+
+
 def test_hls_playlist_lists_the_spool_chunks(full, av_clip):
     [f] = full.events.of("hls")
     assert f.path.suffix == ".m3u8"
@@ -155,9 +177,12 @@ def test_hls_playlist_lists_the_spool_chunks(full, av_clip):
     assert pl.target_duration == math.ceil(max(durations))
     assert sum(durations) == pytest.approx(clip_duration(av_clip), abs=SLACK)
     assert f.duration == pytest.approx(sum(durations), abs=1e-3)
+    # Named by its real start and end (issue 16 item 12); segments keep the name it started with.
+    assert f.path.stem == default_name("hls", f.start_wallclock, f.end_wallclock)
+    assert f.end_wallclock - f.start_wallclock == pytest.approx(f.duration, abs=SLACK)
     size = f.path.stat().st_size
     for i, seg in enumerate(pl.segments):
-        assert seg.uri == f"{f.path.stem}_{i}.ts"
+        assert seg.uri == f"{default_name('hls', f.start_wallclock, None)}_{i}.ts"
         path = f.path.parent / seg.uri
         size += path.stat().st_size
         with av.open(str(path)) as c:

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from tests.workers.engine.conftest import Events, default_name, packet_pts
 from workers.engine import RecordingSpec, Spool, StreamRecorder
+from workers.engine.file_series import EPS
 from workers.engine.media import read_chunk
 from workers.engine.packager import Packager
-from workers.engine.writers import EPS
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from tests.workers.engine.conftest import FPS, ffprobe_json
 from workers.engine import Spool
 from workers.engine.params import parameter_sets
 from workers.engine.spool import INDEX_NAME
-from workers.engine.timeline import TIMELINE_ORIGIN, Timeline
+from workers.engine.timeline import TIMELINE_ORIGIN, Timeline, WallClock
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -141,3 +141,17 @@ def test_parameter_sets_are_found_in_annexb_and_length_prefixed_h264():
     assert parameter_sets(annexb, "h264") == sps
     assert parameter_sets(avcc, "h264") == sps
     assert parameter_sets(b"\0\0\1" + idr, "h264") is None
+
+
+def test_an_anchored_clock_places_a_backlog_at_its_own_time_never_ahead_of_now():
+    """Issue 16 item 1: read 90 s late, a packet still gets the push start plus its own timestamp."""
+    clock = WallClock(live=True, epoch=1000.0)
+    # The recorder reads at t=1090 what was pushed at 1002 and 1003 (a burst of backlog).
+    assert clock.wall(0, now=1090.0, source_ts=2 * 90_000) == 1002.0
+    assert clock.wall(0, now=1090.0, source_ts=3 * 90_000) == 1003.0
+    # A timestamp ahead of the real clock: the epoch was late; the packet is placed at now and the epoch moves.
+    assert clock.wall(0, now=1095.0, source_ts=96 * 90_000) == 1095.0
+    assert clock.epoch == 999.0
+    # Timestamps that restart continue from the last packet instead of going back in time.
+    assert clock.wall(0, now=1096.0, source_ts=0) == 1095.0
+    assert clock.wall(0, now=1097.0, source_ts=90_000) == 1096.0

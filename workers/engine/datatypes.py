@@ -1,4 +1,4 @@
-"""Value objects the engine exchanges with its caller.
+"""Value objects the engine exchanges with its caller (data types, not Django models).
 
 They are plain dataclasses so the Celery task can turn them into rows and
 the index lines can be read back without the engine's internals.

@@ -1,0 +1,80 @@
+"""MP3 files of one recording: the engine's one transcode (AAC decoded, encoded with libmp3lame)."""
+
+from __future__ import annotations
+
+import logging
+from fractions import Fraction
+from typing import Any
+
+import av
+
+from workers.engine.datatypes import TS_HZ, RecordingSpec
+from workers.engine.file_series import TS_TIME_BASE, Emit, FileSeries, _File
+from workers.engine.media import ChunkPacket
+
+log = logging.getLogger(__name__)
+
+# LAME's quality/speed knob (``lame -q``; 0 slowest .. 9 fastest; its default is 3). The MP3 is the engine's one
+# transcode and was half of the recorder's CPU (benchmarks/REPORT.md); -q 7 ("fast, ok quality" in LAME's
+# docs) halves the encoder's time at the same bitrate.
+MP3_ENCODER_OPTIONS = {"compression_level": "7"}
+MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+
+
+class Mp3Series(FileSeries):
+    """MP3 files: the one transcode (AAC decoded, libmp3lame encoded).
+
+    The decoder lives as long as the series so a cut does not drop the
+    decoder's priming; each file gets its own encoder so it stands alone.
+    """
+
+    def __init__(self, spec: RecordingSpec, fmt: str, interval: float, start: float, emit: Emit) -> None:
+        super().__init__(spec, fmt, interval, start, emit)
+        self._decoder: Any = None
+        self._decoder_codec: str | None = None
+
+    def _add_streams(self, f: _File, templates: dict[str, Any]) -> None:
+        tmpl = templates["audio"].codec_context
+        if self._decoder is None or self._decoder_codec != tmpl.name:
+            self._decoder = av.CodecContext.create(tmpl.name, "r")
+            if tmpl.extradata:
+                self._decoder.extradata = tmpl.extradata
+            self._decoder_codec = tmpl.name
+        rate = tmpl.sample_rate if tmpl.sample_rate in MP3_RATES else 48000
+        layout = "mono" if (tmpl.channels or 2) == 1 else "stereo"
+        st = f.container.add_stream("libmp3lame", rate=rate, layout=layout, options=dict(MP3_ENCODER_OPTIONS))
+        st.codec_context.bit_rate = self.spec.mp3_bitrate
+        f.out["audio"] = st
+        f.extra["samples"] = 0
+        f.extra["seconds"] = 0.0
+
+    def _write(self, f: _File, cp: ChunkPacket) -> None:
+        st = f.out["audio"]
+        pkt = cp.packet
+        pkt.time_base = TS_TIME_BASE
+        pkt.dts = cp.dts
+        pkt.pts = cp.pts
+        try:
+            frames = self._decoder.decode(pkt)
+        except av.FFmpegError as exc:
+            # A corrupt AAC frame is skipped, not worth the whole file.
+            log.debug("mp3: skipping an undecodable packet: %s", exc)
+            frames = []
+        for frame in frames:
+            frame.pts = f.extra["samples"]
+            frame.time_base = Fraction(1, frame.sample_rate)
+            f.extra["samples"] += frame.samples
+            f.extra["seconds"] += frame.samples / frame.sample_rate
+            f.container.mux(st.encode(frame))
+        f.packets += 1
+        f.end_wall = max(f.end_wall, cp.wall + cp.duration / TS_HZ)
+
+    def _duration(self, f: _File) -> float:
+        """The audio it was given (LAME adds no time: its priming and padding are marked as such)."""
+        return float(f.extra["seconds"])
+
+    def _close_container(self, f: _File) -> None:
+        try:
+            f.container.mux(f.out["audio"].encode(None))
+        finally:
+            f.container.close()
