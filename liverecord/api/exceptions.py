@@ -74,9 +74,11 @@ def error_response(
     code: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {"code": code or STATUS_CODES.get(status_code, "error"), "message": message}
-    if errors:
-        body["errors"] = errors
+    body: dict[str, Any] = {
+        "code": code or STATUS_CODES.get(status_code, "error"),
+        "message": message,
+        "errors": errors or {},
+    }
     return Response(body, status=status_code, headers=headers)
 
 

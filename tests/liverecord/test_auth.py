@@ -40,7 +40,7 @@ def test_a_revoked_key_is_401(tenant: Tenant) -> None:
     ApiKey.objects.filter(app=tenant.app).update(revoked_at=timezone.now())
     response = tenant.client.get(URL)
     assert response.status_code == 401
-    assert response.json() == {"code": "unauthenticated", "message": "invalid or revoked API key"}
+    assert response.json() == {"code": "unauthenticated", "message": "invalid or revoked API key", "errors": {}}
 
 
 def test_an_inactive_apps_key_is_401(tenant: Tenant) -> None:
@@ -80,7 +80,7 @@ def test_malformed_json_is_400_in_the_error_shape(tenant: Tenant) -> None:
 
 
 def test_unknown_object_is_404_in_the_error_shape(tenant: Tenant) -> None:
-    assert tenant.client.get(f"{URL}999999/").json() == {"code": "not_found", "message": "Not found."}
+    assert tenant.client.get(f"{URL}999999/").json() == {"code": "not_found", "message": "Not found.", "errors": {}}
 
 
 def test_schema_and_docs_are_served(anon: APIClient, db: None) -> None:
