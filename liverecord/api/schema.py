@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
@@ -27,3 +33,25 @@ def nullable_responses(result: dict[str, Any], generator: Any, request: Any, pub
         if body and "$ref" in body.get("schema", {}):
             body["schema"] = {"allOf": [body["schema"]], "nullable": True}
     return result
+
+
+class SchemaContentNegotiation(DefaultContentNegotiation):
+    """``?format=json`` or ``?format=yaml`` picks the schema's renderer. The API turns URL format overrides off
+    (``?format=`` filters files by format), so the schema view reads the parameter itself."""
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        wanted = format_suffix or request.query_params.get("format")
+        if wanted:
+            for renderer in renderers:
+                if renderer.format == wanted:
+                    return renderer, renderer.media_type
+            raise NotFound(f"no schema format {wanted!r}: use json or yaml")
+        return super().select_renderer(request, renderers, format_suffix)
+
+
+class SchemaView(SpectacularAPIView):
+    """``/api/schema/``: YAML by default, JSON for ``?format=json`` or ``Accept: application/json``."""
+
+    content_negotiation_class = SchemaContentNegotiation
