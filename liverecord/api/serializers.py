@@ -23,7 +23,12 @@ class ValidatedCharField(serializers.CharField):
     def __init__(self, *, checks: list[Callable[[Any], None]] | None = None, **kwargs: Any) -> None:
         self.checks = checks or []
         max_length = kwargs.get("max_length")
-        messages = {"blank": "must not be empty", "required": "is required", "invalid": "must be a string"}
+        messages = {
+            "blank": "must not be empty",
+            "required": "is required",
+            "null": "must not be null",
+            "invalid": "must be a string",
+        }
         if max_length:
             messages["max_length"] = f"must be at most {max_length} characters"
         kwargs.setdefault("error_messages", messages)
