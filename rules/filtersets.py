@@ -2,42 +2,49 @@ from __future__ import annotations
 
 import django_filters
 
-from liverecord.api.filters import MultiValueCharFilter, MultiValueNumberFilter, TimeRangeFilter
-from rules.choices import StorageProvider
+from liverecord.api.filters import BaseFilterSet, MultiValueNumberFilter
 from rules.models import Domain, RecordRule, StorageTarget
 
 
-class DomainFilterSet(django_filters.FilterSet):
-    id = MultiValueNumberFilter(field_name="id", lookup_expr="in")
-    name = MultiValueCharFilter(field_name="name")
+class DomainFilterSet(BaseFilterSet):
     name_prefix = django_filters.CharFilter(field_name="name", lookup_expr="startswith")
-    storage = MultiValueNumberFilter(field_name="storage_id", lookup_expr="in")
-    created = TimeRangeFilter()
+    storage = MultiValueNumberFilter(field_name="storage_id")
 
     class Meta:
         model = Domain
-        fields = ["id", "name", "push_auth_enabled", "storage"]
+        fields = [
+            "name",
+            "push_auth_enabled",
+            "callback_url",
+            "storage",
+            "source_url_template",
+            "lookback_seconds",
+            "created",
+            "updated",
+        ]
 
 
-class StorageTargetFilterSet(django_filters.FilterSet):
-    id = MultiValueNumberFilter(field_name="id", lookup_expr="in")
-    name = MultiValueCharFilter(field_name="name")
-    provider = django_filters.MultipleChoiceFilter(choices=StorageProvider.choices, distinct=False)
-    created = TimeRangeFilter()
-
+class StorageTargetFilterSet(BaseFilterSet):
     class Meta:
         model = StorageTarget
-        fields = ["id", "name", "provider", "bucket"]
+        fields = [
+            "name",
+            "provider",
+            "bucket",
+            "region",
+            "endpoint_url",
+            "path_style",
+            "access_key_id",
+            "prefix",
+            "presign_seconds",
+            "created",
+            "updated",
+        ]
 
 
-class RecordRuleFilterSet(django_filters.FilterSet):
-    id = MultiValueNumberFilter(field_name="id", lookup_expr="in")
-    domain = MultiValueCharFilter(field_name="domain")
-    app_name = MultiValueCharFilter(field_name="app_name")
-    stream_name = MultiValueCharFilter(field_name="stream_name")
-    template = MultiValueNumberFilter(field_name="template_id", lookup_expr="in")
-    created = TimeRangeFilter()
+class RecordRuleFilterSet(BaseFilterSet):
+    template = MultiValueNumberFilter(field_name="template_id")
 
     class Meta:
         model = RecordRule
-        fields = ["id", "domain", "app_name", "stream_name", "template"]
+        fields = ["domain", "app_name", "stream_name", "template", "created", "updated"]
