@@ -165,6 +165,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "liverecord.api.schema.nullable_responses",
+        "liverecord.api.schema.error_responses",
     ],
 }
 

@@ -13,6 +13,8 @@ api_v1 = [
     path("", include("recordings.api.urls")),
 ]
 
+handler404 = "liverecord.api.exceptions.not_found"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("hooks/nginx-rtmp/", hooks.nginx_rtmp_hook, name="hook-nginx-rtmp"),

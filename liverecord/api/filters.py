@@ -106,8 +106,8 @@ class ApiTimeField(forms.Field):
 
 @extend_schema_field(
     {
-        "oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
-        "description": "ISO 8601 with offset, or unix seconds",
+        "oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}, {"type": "string", "maxLength": 0}],
+        "description": "ISO 8601 with offset, or unix seconds (empty: no filter)",
     }
 )
 class TimeFilter(django_filters.Filter):

@@ -5,7 +5,12 @@ from typing import Any
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from liverecord.api.fields import FlexibleDateTimeField, TenantPrimaryKeyRelatedField, bounded_integer
+from liverecord.api.fields import (
+    FlexibleDateTimeField,
+    StrictBooleanField,
+    TenantPrimaryKeyRelatedField,
+    bounded_integer,
+)
 from liverecord.api.serializers import ValidatedCharField
 from recordings.models import RecordTask
 from rules.constants import LOOKBACK_SECONDS_MAX, STREAM_PART_MESSAGE, STREAM_PART_PATTERN
@@ -41,7 +46,7 @@ class RecordTaskCreateSerializer(serializers.Serializer):  # type: ignore[type-a
     domain = ValidatedCharField(max_length=253)
     app_name = ValidatedCharField(max_length=128, checks=[_stream_part])
     stream_name = ValidatedCharField(max_length=128, checks=[_stream_part])
-    highlight = serializers.BooleanField(required=False, default=False)
+    highlight = StrictBooleanField(required=False, default=False)
     start_time = FlexibleDateTimeField(required=False, allow_null=True)
     end_time = FlexibleDateTimeField(required=False, allow_null=True)
     template = TenantPrimaryKeyRelatedField(queryset=RecordTemplate.objects.all(), required=False, allow_null=True)

@@ -91,3 +91,36 @@ def test_swagger_ui_lists_the_operations_with_no_network(live_server: Any, trans
     assert swagger_shown == operations
     assert "/api/v1/record-tasks/{id}/stop/" in swagger_paths
     assert redoc_shown == operations
+
+
+def _validators() -> list[tuple[str, str, Any]]:
+    from liverecord.api.schema import DOMAIN_NAME_PATTERN, HTTP_URL_PATTERN, RELATIVE_NAME_PATTERN
+    from rules.api.serializers import SOURCE_URL_TEMPLATE_PATTERN
+    from rules.validators import validate_domain_name, validate_http_url, validate_prefix, validate_source_url_template
+    from templates_app.api.serializers import FILE_NAME_TEMPLATE_PATTERN
+    from templates_app.naming import validate_file_name_template
+
+    return [
+        ("domain", DOMAIN_NAME_PATTERN, lambda v: validate_domain_name(v.lower())),
+        ("http_url", HTTP_URL_PATTERN, validate_http_url),
+        ("prefix", RELATIVE_NAME_PATTERN, validate_prefix),
+        ("source_url_template", SOURCE_URL_TEMPLATE_PATTERN, validate_source_url_template),
+        ("file_name_template", FILE_NAME_TEMPLATE_PATTERN, validate_file_name_template),
+    ]
+
+
+@pytest.mark.parametrize(("name", "pattern", "check"), _validators(), ids=lambda x: x if isinstance(x, str) else "")
+def test_a_schema_pattern_allows_only_what_the_check_takes(name: str, pattern: str, check: Any) -> None:
+    """The schema may be narrower than a check, never wider: a client that follows it is never refused."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    limits = {"domain": 253, "prefix": 128, "source_url_template": 512, "file_name_template": 256}
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.from_regex(pattern, fullmatch=True))
+    def run(value: str) -> None:
+        if len(value) <= limits.get(name, 1024):
+            check(value)
+
+    run()
