@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import django_filters
 from django.db import connection
 from django.db.models import QuerySet
 
-from liverecord.api.filters import BaseFilterSet, MultiValueCharFilter, MultiValueNumberFilter
+from liverecord.api.filters import BaseFilterSet, MultiValueCharFilter, MultiValueNumberFilter, PrefixFilter
 from recordings.models import CallbackDelivery, PublishSession, RecordFile, RecordTask
 
 
@@ -12,7 +11,7 @@ class RecordFileFilterSet(BaseFilterSet):
     id = MultiValueCharFilter(field_name="public_id")
     task = MultiValueCharFilter(field_name="task__public_id")
     storage = MultiValueNumberFilter(field_name="storage_id")
-    name_prefix = django_filters.CharFilter(method="filter_name_prefix")
+    name_prefix = PrefixFilter(method="filter_name_prefix")
 
     class Meta:
         model = RecordFile

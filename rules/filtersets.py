@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import django_filters
-
-from liverecord.api.filters import BaseFilterSet, MultiValueNumberFilter
+from liverecord.api.filters import BaseFilterSet, MultiValueNumberFilter, PrefixFilter
 from rules.models import Domain, RecordRule, StorageTarget
 
 
 class DomainFilterSet(BaseFilterSet):
-    name_prefix = django_filters.CharFilter(field_name="name", lookup_expr="startswith")
+    name_prefix = PrefixFilter(field_name="name", lookup_expr="startswith")
     storage = MultiValueNumberFilter(field_name="storage_id")
 
     class Meta:

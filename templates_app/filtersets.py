@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import django_filters
-
-from liverecord.api.filters import BaseFilterSet
+from liverecord.api.filters import BaseFilterSet, PrefixFilter
 from templates_app.models import RecordTemplate
 
 
 class RecordTemplateFilterSet(BaseFilterSet):
-    name_prefix = django_filters.CharFilter(field_name="name", lookup_expr="startswith")
+    name_prefix = PrefixFilter(field_name="name", lookup_expr="startswith")
 
     class Meta:
         model = RecordTemplate

@@ -39,9 +39,11 @@ class StrictBooleanField(serializers.BooleanField):
     """A JSON ``true`` or ``false``, as the schema says: not ``"yes"``, ``1`` or ``"false"``."""
 
     default_error_messages = {"invalid": "must be true or false"}
-    TRUE_VALUES = {True}
-    FALSE_VALUES = {False}
-    NULL_VALUES: set[Any] = {None}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):  # 0 == False in Python: check the type, not the value
+            self.fail("invalid")
+        return data
 
 
 def bounded_integer(low: int, high: int, **kwargs: Any) -> serializers.IntegerField:

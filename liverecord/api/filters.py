@@ -74,6 +74,43 @@ class MultiValueNumberFilter(django_filters.BaseInFilter, django_filters.NumberF
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
 
+class SingleValueInput(forms.TextInput):
+    """Hands a repeated parameter (``?x=1&x=2``) to the field as a list, which refuses it, instead of the last."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+        return values if len(values) > 1 else (values[0] if values else None)
+
+
+def refuse_repeats(value: Any) -> None:
+    if isinstance(value, list):
+        raise forms.ValidationError("must be given once", code="repeated")
+
+
+class StrictNullBooleanField(forms.NullBooleanField):
+    """``true`` or ``false`` (empty: no filter); anything else is a 400, not a silently ignored filter."""
+
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]
+        refuse_repeats(value)
+        if value in (None, ""):
+            return None
+        text = str(value).lower()
+        if text not in ("true", "false"):
+            raise forms.ValidationError("must be true or false", code="invalid")
+        return text == "true"
+
+    def validate(self, value: Any) -> None:
+        return None
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictNullBooleanField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", SingleValueInput)  # the raw value: a select widget maps the unknown to None
+        super().__init__(*args, **kwargs)
+
+
 def parse_api_time(value: object) -> datetime:
     """ISO 8601 (an offset-less time is UTC) or unix seconds, in UTC. Instants beyond what Python can hold
     (year 1 at +14:00, 1e300 seconds) are clamped to the first or last one: a range filter means the same."""
@@ -98,7 +135,10 @@ def parse_api_time(value: object) -> datetime:
 
 
 class ApiTimeField(forms.Field):
+    widget = SingleValueInput
+
     def to_python(self, value: Any) -> datetime | None:
+        refuse_repeats(value)
         if value in self.empty_values:
             return None
         return parse_api_time(value)
@@ -121,6 +161,24 @@ def time_range(field_name: str) -> dict[str, TimeFilter]:
         f"{field_name}_after": TimeFilter(field_name=field_name, lookup_expr="gte"),
         f"{field_name}_before": TimeFilter(field_name=field_name, lookup_expr="lte"),
     }
+
+
+class SingleCharField(forms.CharField):
+    widget = SingleValueInput
+
+    def to_python(self, value: Any) -> str:
+        refuse_repeats(value)
+        text = str(super().to_python(value))
+        if "\x00" in text:
+            raise forms.ValidationError("must not contain NUL characters")
+        return text
+
+
+@extend_schema_field({"type": "string", "pattern": "^[^\\u0000]*$"})
+class PrefixFilter(django_filters.CharFilter):
+    """``<field>_prefix``: values starting with the given text."""
+
+    field_class = SingleCharField
 
 
 class BaseFilterSet(django_filters.FilterSet):
@@ -153,7 +211,7 @@ class BaseFilterSet(django_filters.FilterSet):
         if field.choices:
             return {name: django_filters.MultipleChoiceFilter(field_name=name, choices=field.choices, distinct=False)}
         if isinstance(field, models.BooleanField):
-            return {name: django_filters.BooleanFilter(field_name=name)}
+            return {name: StrictBooleanFilter(field_name=name)}
         if isinstance(field, (models.IntegerField, models.AutoField)):
             return {name: MultiValueNumberFilter(field_name=name)}
         if isinstance(field, (models.CharField, models.TextField)):

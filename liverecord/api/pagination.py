@@ -23,6 +23,11 @@ class StandardPagination(PageNumberPagination):
             raise ValidationError({self.page_size_query_param: ["must be a positive integer"]})
         return min(int(raw[0]), self.max_page_size)
 
+    def get_page_number(self, request: Request, paginator: Any) -> Any:
+        if len(request.query_params.getlist(self.page_query_param)) > 1:
+            raise ValidationError({self.page_query_param: ["must be given once"]})
+        return super().get_page_number(request, paginator)
+
     def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:

@@ -18,7 +18,24 @@ def run_validator(validator: Callable[[Any], None], value: Any) -> None:
         raise serializers.ValidationError(exc.messages) from exc
 
 
-class ValidatedCharField(serializers.CharField):
+class JsonStringMixin:
+    """A JSON string, as the schema says: ``0`` is not ``"0"``."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")  # type: ignore[attr-defined]
+        return str(super().to_internal_value(data))  # type: ignore[misc]
+
+
+class StrictCharField(JsonStringMixin, serializers.CharField):
+    pass
+
+
+class StrictRegexField(JsonStringMixin, serializers.RegexField):
+    pass
+
+
+class ValidatedCharField(JsonStringMixin, serializers.CharField):
     """A CharField that runs the Django validators shared with the model, with our messages."""
 
     def __init__(
@@ -40,11 +57,6 @@ class ValidatedCharField(serializers.CharField):
             messages["max_length"] = f"must be at most {max_length} characters"
         kwargs.setdefault("error_messages", messages)
         super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):  # the schema says string: 0 is not "0"
-            self.fail("invalid")
-        return str(super().to_internal_value(data))
 
     def run_validators(self, value: Any) -> None:
         super().run_validators(value)

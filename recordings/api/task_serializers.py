@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.validators import RegexValidator
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from liverecord.api.fields import (
@@ -38,6 +39,17 @@ class FormatsSerializer(serializers.Serializer):  # type: ignore[type-arg]
                     {key: ["is not a format (flv, hls, mp4, aac, mp3)"] for key in unknown}
                 )
         return super().to_internal_value(data)
+
+
+class FormatsExtension(OpenApiSerializerExtension):
+    """The schema of ``formats`` says what its ``to_internal_value`` does: no key but a format."""
+
+    target_class = FormatsSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = False
+        return schema
 
 
 class RecordTaskCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]

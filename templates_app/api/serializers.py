@@ -7,7 +7,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from liverecord.api.fields import StrictBooleanField, StrictIntegerField, bounded_integer
-from liverecord.api.serializers import ValidatedCharField
+from liverecord.api.serializers import StrictCharField, StrictRegexField, ValidatedCharField
 from templates_app.choices import Format, RecordType
 from templates_app.constants import DESCRIPTION_MAX, HLS_CONTINUE_DURATION_MAX, NAME_PATTERN, STORAGE_TIME_MAX
 from templates_app.models import RecordTemplate, record_interval_bounds, record_interval_error
@@ -60,7 +60,7 @@ def _format_field(fmt: str) -> FormatSettingsSerializer:
 
 
 class RecordTemplateSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    name = serializers.RegexField(
+    name = StrictRegexField(
         NAME_PATTERN,
         error_messages={
             "invalid": "must be 1–64 letters, digits, '_' or '-'",
@@ -68,11 +68,11 @@ class RecordTemplateSerializer(serializers.ModelSerializer):  # type: ignore[typ
             "blank": "must be 1–64 letters, digits, '_' or '-'",
         },
     )
-    description = serializers.CharField(
+    description = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=DESCRIPTION_MAX,
-        error_messages={"max_length": f"must be at most {DESCRIPTION_MAX} characters"},
+        error_messages={"max_length": f"must be at most {DESCRIPTION_MAX} characters", "invalid": "must be a string"},
     )
     flv = _format_field(Format.FLV)
     hls = _format_field(Format.HLS)

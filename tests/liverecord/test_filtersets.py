@@ -78,3 +78,12 @@ def test_a_foreign_key_gets_its_relation_id_filter() -> None:
 )
 def test_time_filters_take_iso_8601_or_unix_seconds(value: str, expected: datetime) -> None:
     assert parse_api_time(value) == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("value", "status"), [("true", 200), ("false", 200), ("", 200), ("null", 400), ("1", 400)])
+def test_a_boolean_filter_takes_true_or_false(tenant: Any, value: str, status: int) -> None:
+    response = tenant.client.get("/api/v1/storage-targets/", {"path_style": value})
+    assert response.status_code == status
+    if status == 400:
+        assert response.json()["errors"] == {"path_style": ["must be true or false"]}
