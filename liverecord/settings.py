@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "liverecord",
     "templates_app",
@@ -92,12 +93,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# One cache for every web process and host: the API rate limit counts in it (atomic increments). Production:
+# Redis. The embedded default: diskcache's SQLite files in var/, shared by the gunicorn workers (Django's own
+# file cache is not atomic across processes, and its locmem cache is one per process).
 _cache_url = env_str("CACHE_URL")
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url, "KEY_PREFIX": "liverecord"}
         if _cache_url
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "liverecord"}
+        else {"BACKEND": "diskcache.DjangoCache", "LOCATION": str(VAR_DIR / "cache"), "OPTIONS": {"size_limit": 2**26}}
     )
 }
 
@@ -156,9 +160,14 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Swagger UI and ReDoc from the service's own static files (drf-spectacular-sidecar): docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "liverecord.api.schema.nullable_responses",
+        "liverecord.api.schema.error_responses",
     ],
 }
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
+from liverecord.api.schema import SchemaView
 from recordings import hooks, views
 
 api_v1 = [
@@ -12,12 +13,15 @@ api_v1 = [
     path("", include("recordings.api.urls")),
 ]
 
+handler404 = "liverecord.api.exceptions.not_found"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("hooks/nginx-rtmp/", hooks.nginx_rtmp_hook, name="hook-nginx-rtmp"),
     path("hooks/srs/", hooks.srs_hook, name="hook-srs"),
     path("files/dl/<str:token>/<str:filename>", views.file_download, name="file-download"),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]

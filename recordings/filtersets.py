@@ -1,29 +1,43 @@
 from __future__ import annotations
 
-import django_filters
 from django.db import connection
 from django.db.models import QuerySet
 
-from liverecord.api.filters import MultiValueCharFilter, TimeRangeFilter
-from recordings.choices import CallbackEvent, DeliveryStatus, FileStatus, SessionStatus, TaskKind, TaskStatus
+from liverecord.api.filters import BaseFilterSet, MultiValueCharFilter, MultiValueNumberFilter, PrefixFilter
 from recordings.models import CallbackDelivery, PublishSession, RecordFile, RecordTask
 from rules.filtersets import DomainNameFilter
-from templates_app.choices import Format
 
 
-class RecordFileFilterSet(django_filters.FilterSet):
+class RecordFileFilterSet(BaseFilterSet):
+    id = MultiValueCharFilter(field_name="public_id")
     domain = DomainNameFilter(field_name="domain")
-    app_name = MultiValueCharFilter(field_name="app_name")
-    stream_name = MultiValueCharFilter(field_name="stream_name")
-    format = django_filters.MultipleChoiceFilter(choices=Format.choices, distinct=False)
     task = MultiValueCharFilter(field_name="task__public_id")
-    status = django_filters.MultipleChoiceFilter(choices=FileStatus.choices, distinct=False)
-    start_time = TimeRangeFilter()
-    name_prefix = django_filters.CharFilter(method="filter_name_prefix")
+    storage = MultiValueNumberFilter(field_name="storage_id")
+    name_prefix = PrefixFilter(method="filter_name_prefix")
 
     class Meta:
         model = RecordFile
-        fields = ["domain", "app_name", "stream_name", "format", "task", "status"]
+        fields = [
+            "domain",
+            "app_name",
+            "stream_name",
+            "format",
+            "name",
+            "status",
+            "start_time",
+            "end_time",
+            "size",
+            "object_key",
+            "expire_at",
+            "storage",
+            "checksum",
+            "stored_at",
+            "video_codec",
+            "audio_codec",
+            "width",
+            "height",
+            "created",
+        ]
 
     def filter_name_prefix(self, queryset: QuerySet[RecordFile], name: str, value: str) -> QuerySet[RecordFile]:
         """Names starting with ``value`` (case-sensitive), in a form each database answers from the (app, name)
@@ -33,40 +47,59 @@ class RecordFileFilterSet(django_filters.FilterSet):
         return queryset.filter(name__startswith=value)
 
 
-class PublishSessionFilterSet(django_filters.FilterSet):
+class PublishSessionFilterSet(BaseFilterSet):
+    id = MultiValueCharFilter(field_name="public_id")
     domain = DomainNameFilter(field_name="domain_name")
-    app_name = MultiValueCharFilter(field_name="app_name")
-    stream_name = MultiValueCharFilter(field_name="stream_name")
-    status = django_filters.MultipleChoiceFilter(choices=SessionStatus.choices, distinct=False)
-    started_at = TimeRangeFilter()
 
     class Meta:
         model = PublishSession
-        fields = ["domain", "app_name", "stream_name", "status"]
+        fields = [
+            "app_name",
+            "stream_name",
+            "status",
+            "started_at",
+            "ended_at",
+            "end_reason",
+            "client_addr",
+            "stream_param",
+            "recorder_status",
+            "heartbeat_at",
+            "video_codec",
+            "audio_codec",
+            "width",
+            "height",
+            "bitrate",
+        ]
 
 
-class RecordTaskFilterSet(django_filters.FilterSet):
+class RecordTaskFilterSet(BaseFilterSet):
     id = MultiValueCharFilter(field_name="public_id")
-    kind = django_filters.MultipleChoiceFilter(choices=TaskKind.choices, distinct=False)
-    status = django_filters.MultipleChoiceFilter(choices=TaskStatus.choices, distinct=False)
     domain = DomainNameFilter(field_name="domain")
-    app_name = MultiValueCharFilter(field_name="app_name")
-    stream_name = MultiValueCharFilter(field_name="stream_name")
-    start_time = TimeRangeFilter()
-    created = TimeRangeFilter()
+    template = MultiValueNumberFilter(field_name="template_id")
+    session = MultiValueCharFilter(field_name="session__public_id")
 
     class Meta:
         model = RecordTask
-        fields = ["kind", "status", "domain", "app_name", "stream_name"]
+        fields = [
+            "kind",
+            "status",
+            "domain",
+            "app_name",
+            "stream_name",
+            "start_time",
+            "end_time",
+            "stopped_at",
+            "template",
+            "record_type",
+            "created",
+        ]
 
 
-class CallbackDeliveryFilterSet(django_filters.FilterSet):
-    event_type = django_filters.MultipleChoiceFilter(choices=CallbackEvent.choices, distinct=False)
-    status = django_filters.MultipleChoiceFilter(choices=DeliveryStatus.choices, distinct=False)
+class CallbackDeliveryFilterSet(BaseFilterSet):
+    id = MultiValueCharFilter(field_name="event_id")
     file = MultiValueCharFilter(field_name="file__public_id")
     task = MultiValueCharFilter(field_name="task__public_id")
-    created = TimeRangeFilter()
 
     class Meta:
         model = CallbackDelivery
-        fields = ["event_type", "status", "file", "task"]
+        fields = ["event_type", "url", "status", "attempts", "next_attempt_at", "delivered_at", "created"]

@@ -2,11 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
 from django.db.models import QuerySet
 
-from liverecord.api.filters import MultiValueCharFilter, MultiValueNumberFilter, TimeRangeFilter
-from rules.choices import StorageProvider
+from liverecord.api.filters import BaseFilterSet, MultiValueCharFilter, MultiValueNumberFilter, PrefixFilter
 from rules.models import Domain, RecordRule, StorageTarget
 from rules.services import domain_name_normalize
 
@@ -18,42 +16,52 @@ class DomainNameFilter(MultiValueCharFilter):
         return super().filter(qs, [domain_name_normalize(v) for v in value] if value else value)
 
 
-class DomainNamePrefixFilter(django_filters.CharFilter):
+class DomainNamePrefixFilter(PrefixFilter):
     def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
         return super().filter(qs, value.strip().lower() if value else value)
 
 
-class DomainFilterSet(django_filters.FilterSet):
-    id = MultiValueNumberFilter(field_name="id", lookup_expr="in")
+class DomainFilterSet(BaseFilterSet):
     name = DomainNameFilter(field_name="name")
     name_prefix = DomainNamePrefixFilter(field_name="name", lookup_expr="startswith")
-    storage = MultiValueNumberFilter(field_name="storage_id", lookup_expr="in")
-    created = TimeRangeFilter()
+    storage = MultiValueNumberFilter(field_name="storage_id")
 
     class Meta:
         model = Domain
-        fields = ["id", "name", "push_auth_enabled", "storage"]
+        fields = [
+            "name",
+            "push_auth_enabled",
+            "callback_url",
+            "storage",
+            "source_url_template",
+            "lookback_seconds",
+            "created",
+            "updated",
+        ]
 
 
-class StorageTargetFilterSet(django_filters.FilterSet):
-    id = MultiValueNumberFilter(field_name="id", lookup_expr="in")
-    name = MultiValueCharFilter(field_name="name")
-    provider = django_filters.MultipleChoiceFilter(choices=StorageProvider.choices, distinct=False)
-    created = TimeRangeFilter()
-
+class StorageTargetFilterSet(BaseFilterSet):
     class Meta:
         model = StorageTarget
-        fields = ["id", "name", "provider", "bucket"]
+        fields = [
+            "name",
+            "provider",
+            "bucket",
+            "region",
+            "endpoint_url",
+            "path_style",
+            "access_key_id",
+            "prefix",
+            "presign_seconds",
+            "created",
+            "updated",
+        ]
 
 
-class RecordRuleFilterSet(django_filters.FilterSet):
-    id = MultiValueNumberFilter(field_name="id", lookup_expr="in")
+class RecordRuleFilterSet(BaseFilterSet):
     domain = DomainNameFilter(field_name="domain")
-    app_name = MultiValueCharFilter(field_name="app_name")
-    stream_name = MultiValueCharFilter(field_name="stream_name")
-    template = MultiValueNumberFilter(field_name="template_id", lookup_expr="in")
-    created = TimeRangeFilter()
+    template = MultiValueNumberFilter(field_name="template_id")
 
     class Meta:
         model = RecordRule
-        fields = ["id", "domain", "app_name", "stream_name", "template"]
+        fields = ["domain", "app_name", "stream_name", "template", "created", "updated"]

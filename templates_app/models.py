@@ -22,15 +22,15 @@ from templates_app.constants import (
 from templates_app.naming import validate_file_name_template
 
 
+def record_interval_bounds(fmt: str) -> tuple[int, int]:
+    """The ``record_interval`` range of ``fmt``; HLS ignores it, so any value up to its maximum goes."""
+    low = 0 if fmt == Format.HLS else settings.LIVEREC_MIN_RECORD_INTERVAL
+    return low, RECORD_INTERVAL_MAX[Format(fmt)]
+
+
 def record_interval_error(fmt: str, value: int) -> str | None:
-    """The reason ``value`` is not a valid ``record_interval`` for ``fmt``, or None. HLS ignores it."""
-    if fmt == Format.HLS:
-        return (
-            None
-            if 0 <= value <= RECORD_INTERVAL_MAX[Format.HLS]
-            else f"must be between 0 and {RECORD_INTERVAL_MAX[Format.HLS]}"
-        )
-    low, high = settings.LIVEREC_MIN_RECORD_INTERVAL, RECORD_INTERVAL_MAX[Format(fmt)]
+    """The reason ``value`` is not a valid ``record_interval`` for ``fmt``, or None."""
+    low, high = record_interval_bounds(fmt)
     return None if low <= value <= high else f"must be between {low} and {high}"
 
 

@@ -120,5 +120,5 @@ class APIResourceTests:
         obj = self.make(other_tenant)
         response = getattr(tenant.client, method)(self.detail_url(obj.pk), self.update_data, format="json")
         assert response.status_code == 404
-        assert response.json() == {"code": "not_found", "message": "Not found."}
+        assert response.json() == {"code": "not_found", "message": "Not found.", "errors": {}}
         assert type(obj).objects.filter(pk=obj.pk).exists()

@@ -10,7 +10,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -74,9 +75,11 @@ def error_response(
     code: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {"code": code or STATUS_CODES.get(status_code, "error"), "message": message}
-    if errors:
-        body["errors"] = errors
+    body: dict[str, Any] = {
+        "code": code or STATUS_CODES.get(status_code, "error"),
+        "message": message,
+        "errors": errors or {},
+    }
     return Response(body, status=status_code, headers=headers)
 
 
@@ -110,3 +113,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         code=default_code or (str(code) if code else None),
         headers=headers,
     )
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: a URL no route matches answers the API's error shape under ``/api/``, a page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "message": "Not found.", "errors": {}}, status=404)
+    return page_not_found(request, exception)

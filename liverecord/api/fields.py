@@ -26,10 +26,30 @@ class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):  # type:
         return queryset.filter(app=request.user.app)
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, as the schema says: not ``"60"``, ``60.0`` or ``true``."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON ``true`` or ``false``, as the schema says: not ``"yes"``, ``1`` or ``"false"``."""
+
+    default_error_messages = {"invalid": "must be true or false"}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):  # 0 == False in Python: check the type, not the value
+            self.fail("invalid")
+        return data
+
+
 def bounded_integer(low: int, high: int, **kwargs: Any) -> serializers.IntegerField:
     """An integer field whose every failure reads ``must be between <low> and <high>``."""
     message = f"must be between {low} and {high}"
-    return serializers.IntegerField(
+    return StrictIntegerField(
         min_value=low,
         max_value=high,
         error_messages={
@@ -62,3 +82,7 @@ class FlexibleDateTimeField(serializers.DateTimeField):
             except (OverflowError, OSError, ValueError):
                 self.fail("overflow")
         return super().to_internal_value(value)
+
+
+#: ``ModelSerializer.serializer_field_mapping`` with JSON-strict booleans: ``serializer_field_mapping = ...``.
+STRICT_FIELD_MAPPING = {**serializers.ModelSerializer.serializer_field_mapping, models.BooleanField: StrictBooleanField}

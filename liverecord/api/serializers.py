@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 
@@ -17,13 +18,41 @@ def run_validator(validator: Callable[[Any], None], value: Any) -> None:
         raise serializers.ValidationError(exc.messages) from exc
 
 
-class ValidatedCharField(serializers.CharField):
+class JsonStringMixin:
+    """A JSON string, as the schema says: ``0`` is not ``"0"``."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")  # type: ignore[attr-defined]
+        return str(super().to_internal_value(data))  # type: ignore[misc]
+
+
+class StrictCharField(JsonStringMixin, serializers.CharField):
+    pass
+
+
+class StrictRegexField(JsonStringMixin, serializers.RegexField):
+    pass
+
+
+class ValidatedCharField(JsonStringMixin, serializers.CharField):
     """A CharField that runs the Django validators shared with the model, with our messages."""
 
-    def __init__(self, *, checks: list[Callable[[Any], None]] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, checks: list[Callable[[Any], None]] | None = None, schema_pattern: str | None = None, **kwargs: Any
+    ) -> None:
         self.checks = checks or []
+        #: The OpenAPI ``pattern`` (liverecord.api.schema): given, or the regex of a RegexValidator check.
+        self.schema_pattern = schema_pattern or next(
+            (str(getattr(c.regex, "pattern", c.regex)) for c in self.checks if isinstance(c, RegexValidator)), None
+        )
         max_length = kwargs.get("max_length")
-        messages = {"blank": "must not be empty", "required": "is required", "invalid": "must be a string"}
+        messages = {
+            "blank": "must not be empty",
+            "required": "is required",
+            "null": "must not be null",
+            "invalid": "must be a string",
+        }
         if max_length:
             messages["max_length"] = f"must be at most {max_length} characters"
         kwargs.setdefault("error_messages", messages)

@@ -3,9 +3,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.validators import RegexValidator
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
-from liverecord.api.fields import FlexibleDateTimeField, TenantPrimaryKeyRelatedField, bounded_integer
+from liverecord.api.fields import (
+    FlexibleDateTimeField,
+    StrictBooleanField,
+    TenantPrimaryKeyRelatedField,
+    bounded_integer,
+)
 from liverecord.api.serializers import ValidatedCharField
 from recordings.models import RecordTask
 from rules.constants import LOOKBACK_SECONDS_MAX, STREAM_PART_MESSAGE, STREAM_PART_PATTERN
@@ -35,13 +41,24 @@ class FormatsSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return super().to_internal_value(data)
 
 
+class FormatsExtension(OpenApiSerializerExtension):
+    """The schema of ``formats`` says what its ``to_internal_value`` does: no key but a format."""
+
+    target_class = FormatsSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = False
+        return schema
+
+
 class RecordTaskCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """A scheduled window, or with ``highlight: true`` a highlight of a live stream."""
 
     domain = ValidatedCharField(max_length=253)
     app_name = ValidatedCharField(max_length=128, checks=[_stream_part])
     stream_name = ValidatedCharField(max_length=128, checks=[_stream_part])
-    highlight = serializers.BooleanField(required=False, default=False)
+    highlight = StrictBooleanField(required=False, default=False)
     start_time = FlexibleDateTimeField(required=False, allow_null=True)
     end_time = FlexibleDateTimeField(required=False, allow_null=True)
     template = TenantPrimaryKeyRelatedField(queryset=RecordTemplate.objects.all(), required=False, allow_null=True)

@@ -247,7 +247,7 @@ def task_stop(*, task: RecordTask, now: datetime | None = None) -> RecordTask:
     """End a task now. A recording one moves to ``stopping``: its recorder makes its last files, then ``finished``."""
     now = now or timezone.now()
     task = RecordTask.objects.select_for_update().get(pk=task.pk)
-    if task.status in FINAL_TASK_STATUSES:
+    if task.status in FINAL_TASK_STATUSES or task.status == TaskStatus.STOPPING:
         raise ConflictError(f"the task is already {task.status}", code="already_stopped")
     if task.status == TaskStatus.RECORDING:
         task.status = TaskStatus.STOPPING

@@ -5,7 +5,8 @@ from typing import Any
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from liverecord.api.fields import TenantPrimaryKeyRelatedField, bounded_integer
+from liverecord.api.fields import STRICT_FIELD_MAPPING, TenantPrimaryKeyRelatedField, bounded_integer
+from liverecord.api.schema import DOMAIN_NAME_PATTERN, HTTP_URL_PATTERN, RELATIVE_NAME_PATTERN
 from liverecord.api.serializers import IsSetField, SecretField, ValidatedCharField
 from rules.choices import StorageProvider
 from rules.constants import (
@@ -37,8 +38,16 @@ from templates_app.models import RecordTemplate
 _stream_part = RegexValidator(STREAM_PART_PATTERN, STREAM_PART_MESSAGE)
 _name = RegexValidator(NAME_PATTERN, "must be 1–64 letters, digits, '_' or '-'")
 
+#: What ``validate_source_url_template`` takes, for the schema: a known scheme, known placeholders only.
+SOURCE_URL_TEMPLATE_PATTERN = (
+    "^([Rr][Tt][Mm][Pp][Ss]?|[Rr][Tt][Ss][Pp]|[Ss][Rr][Tt]|[Hh][Tt][Tt][Pp][Ss]?)://"
+    "([A-Za-z0-9._~:-]|\\{(ingest|app|stream|domain)\\})+"
+    "(/([^\\u0000-\\u0020{}\\[\\]]|\\{(ingest|app|stream|domain)\\})*)?$"
+)
+
 
 class StorageTargetSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    serializer_field_mapping = STRICT_FIELD_MAPPING
     name = ValidatedCharField(max_length=64, checks=[_name])
     provider = serializers.ChoiceField(
         choices=StorageProvider.choices,
@@ -57,11 +66,15 @@ class StorageTargetSerializer(serializers.ModelSerializer):  # type: ignore[type
         allow_blank=True,
         checks=[RegexValidator(REGION_PATTERN, "must be 1–32 lower-case letters, digits or '-'")],
     )
-    endpoint_url = ValidatedCharField(max_length=512, required=False, allow_blank=True, checks=[validate_http_url])
+    endpoint_url = ValidatedCharField(
+        max_length=512, required=False, allow_blank=True, checks=[validate_http_url], schema_pattern=HTTP_URL_PATTERN
+    )
     access_key_id = ValidatedCharField(max_length=128, required=False, allow_blank=True)
     secret_access_key = SecretField(max_length=256)
     secret_access_key_set = IsSetField(of="secret_access_key")
-    prefix = ValidatedCharField(max_length=128, required=False, checks=[validate_prefix])
+    prefix = ValidatedCharField(
+        max_length=128, required=False, checks=[validate_prefix], schema_pattern=RELATIVE_NAME_PATTERN
+    )
     presign_seconds = bounded_integer(PRESIGN_SECONDS_MIN, PRESIGN_SECONDS_MAX, required=False)
 
     class Meta:
@@ -87,17 +100,28 @@ class StorageTargetSerializer(serializers.ModelSerializer):  # type: ignore[type
 
 
 class DomainSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    name = ValidatedCharField(max_length=253, checks=[validate_domain_name])
+    serializer_field_mapping = STRICT_FIELD_MAPPING
+    name = ValidatedCharField(max_length=253, checks=[validate_domain_name], schema_pattern=DOMAIN_NAME_PATTERN)
     push_auth_key = SecretField(checks=[RegexValidator(PUSH_KEY_PATTERN, PUSH_KEY_MESSAGE)])
     push_auth_key_set = IsSetField(of="push_auth_key")
     push_auth_backup_key = SecretField(checks=[RegexValidator(PUSH_KEY_PATTERN, PUSH_KEY_MESSAGE)])
     push_auth_backup_key_set = IsSetField(of="push_auth_backup_key")
-    callback_url = ValidatedCharField(max_length=1024, required=False, allow_blank=True, checks=[validate_callback_url])
+    callback_url = ValidatedCharField(
+        max_length=1024,
+        required=False,
+        allow_blank=True,
+        checks=[validate_callback_url],
+        schema_pattern=HTTP_URL_PATTERN,
+    )
     callback_key = SecretField(checks=[RegexValidator(CALLBACK_KEY_PATTERN, CALLBACK_KEY_MESSAGE)])
     callback_key_set = IsSetField(of="callback_key")
     storage = TenantPrimaryKeyRelatedField(queryset=StorageTarget.objects.all(), required=False, allow_null=True)
     source_url_template = ValidatedCharField(
-        max_length=512, required=False, default=DEFAULT_SOURCE_URL_TEMPLATE, checks=[validate_source_url_template]
+        max_length=512,
+        required=False,
+        default=DEFAULT_SOURCE_URL_TEMPLATE,
+        checks=[validate_source_url_template],
+        schema_pattern=SOURCE_URL_TEMPLATE_PATTERN,
     )
     lookback_seconds = bounded_integer(0, LOOKBACK_SECONDS_MAX, required=False)
 

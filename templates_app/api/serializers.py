@@ -3,20 +3,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
-from liverecord.api.fields import bounded_integer
+from liverecord.api.fields import StrictBooleanField, StrictIntegerField, bounded_integer
+from liverecord.api.serializers import StrictCharField, StrictRegexField, ValidatedCharField
 from templates_app.choices import Format, RecordType
 from templates_app.constants import DESCRIPTION_MAX, HLS_CONTINUE_DURATION_MAX, NAME_PATTERN, STORAGE_TIME_MAX
-from templates_app.models import RecordTemplate, record_interval_error
+from templates_app.models import RecordTemplate, record_interval_bounds, record_interval_error
 from templates_app.naming import validate_file_name_template
+
+_PLACEHOLDER = "Domain|AppName|StreamID|RecordId|RandomID|(Start|End)(Year|Month|Day|Hour|Minute|Second|Millisecond)"
+_TEXT = f"([^\\u0000-\\u001f\\u007f{{}}/\\\\]|\\{{({_PLACEHOLDER})\\}})*"
+#: What ``validate_file_name_template`` takes, for the schema (without folders): a start time or {RandomID}.
+FILE_NAME_TEMPLATE_PATTERN = f"^{_TEXT}\\{{(RandomID|Start(Year|Month|Day|Hour|Minute|Second|Millisecond))\\}}{_TEXT}$"
 
 
 class FormatSettingsSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """One format's settings, ``{"enabled": true, "record_interval": 1800, "storage_time": 0}``."""
 
-    enabled = serializers.BooleanField(required=False)
-    record_interval = serializers.IntegerField(required=False, error_messages={"invalid": "must be an integer"})
+    enabled = StrictBooleanField(required=False)
+    record_interval = StrictIntegerField(required=False, error_messages={"invalid": "must be an integer"})
     storage_time = bounded_integer(0, STORAGE_TIME_MAX, required=False)
 
     def __init__(self, *args: Any, fmt: str, **kwargs: Any) -> None:
@@ -33,12 +40,27 @@ class FormatSettingsSerializer(serializers.Serializer):  # type: ignore[type-arg
         return value
 
 
+class FormatSettingsExtension(OpenApiSerializerExtension):
+    """One OpenAPI component per format (``FlvSettings``...): each has its own ``record_interval`` bounds."""
+
+    target_class = FormatSettingsSerializer
+
+    def get_name(self, auto_schema: Any, direction: str) -> str:
+        return f"{self.target.fmt.capitalize()}Settings"
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
+        low, high = record_interval_bounds(self.target.fmt)
+        schema["properties"]["record_interval"].update(minimum=low, maximum=high)
+        return schema
+
+
 def _format_field(fmt: str) -> FormatSettingsSerializer:
     return FormatSettingsSerializer(fmt=fmt, required=False, allow_null=True)
 
 
 class RecordTemplateSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    name = serializers.RegexField(
+    name = StrictRegexField(
         NAME_PATTERN,
         error_messages={
             "invalid": "must be 1–64 letters, digits, '_' or '-'",
@@ -46,11 +68,11 @@ class RecordTemplateSerializer(serializers.ModelSerializer):  # type: ignore[typ
             "blank": "must be 1–64 letters, digits, '_' or '-'",
         },
     )
-    description = serializers.CharField(
+    description = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=DESCRIPTION_MAX,
-        error_messages={"max_length": f"must be at most {DESCRIPTION_MAX} characters"},
+        error_messages={"max_length": f"must be at most {DESCRIPTION_MAX} characters", "invalid": "must be a string"},
     )
     flv = _format_field(Format.FLV)
     hls = _format_field(Format.HLS)
@@ -58,7 +80,9 @@ class RecordTemplateSerializer(serializers.ModelSerializer):  # type: ignore[typ
     aac = _format_field(Format.AAC)
     mp3 = _format_field(Format.MP3)
     hls_continue_duration = bounded_integer(0, HLS_CONTINUE_DURATION_MAX, required=False)
-    file_name_template = serializers.CharField(required=False, allow_blank=True, max_length=256)
+    file_name_template = ValidatedCharField(
+        required=False, allow_blank=True, max_length=256, schema_pattern=FILE_NAME_TEMPLATE_PATTERN
+    )
     record_type = serializers.ChoiceField(
         choices=RecordType.choices,
         required=False,

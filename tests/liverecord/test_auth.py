@@ -9,6 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from liverecord.api.throttling import AppRateThrottle
 from liverecord.models import ApiKey, App
 from templates_app.models import RecordTemplate
 from tests.conftest import Tenant
@@ -41,7 +42,7 @@ def test_a_revoked_key_is_401(tenant: Tenant) -> None:
     ApiKey.objects.filter(app=tenant.app).update(revoked_at=timezone.now())
     response = tenant.client.get(URL)
     assert response.status_code == 401
-    assert response.json() == {"code": "unauthenticated", "message": "invalid or revoked API key"}
+    assert response.json() == {"code": "unauthenticated", "message": "invalid or revoked API key", "errors": {}}
 
 
 def test_an_inactive_apps_key_is_401(tenant: Tenant) -> None:
@@ -56,13 +57,31 @@ def test_a_key_with_a_wrong_secret_is_401(tenant: Tenant) -> None:
 
 
 @override_settings(LIVEREC_API_RATE="3/s")
-def test_rate_limit_is_per_app_with_retry_after(tenant: Tenant, other_tenant: Tenant) -> None:
+def test_rate_limit_is_per_app_with_retry_after(
+    tenant: Tenant, other_tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1_764_547_200.25]
+    monkeypatch.setattr(AppRateThrottle, "timer", staticmethod(lambda: clock[0]))
     statuses = [tenant.client.get(URL).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     response = tenant.client.get(URL)
-    assert response.json()["code"] == "rate_limited"
-    assert int(response.headers["Retry-After"]) >= 1
+    assert response.json() == {
+        "code": "rate_limited",
+        "message": "rate limit exceeded; retry in 1 s",
+        "errors": {},
+    }
+    assert response.headers["Retry-After"] == "1"
     assert other_tenant.client.get(URL).status_code == 200
+    clock[0] += 0.75  # the next second is a new window
+    assert tenant.client.get(URL).status_code == 200
+
+
+@override_settings(LIVEREC_API_RATE="2/min")
+def test_retry_after_is_the_rest_of_the_window(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(AppRateThrottle, "timer", staticmethod(lambda: 1_764_547_200.0 + 15))
+    statuses = [tenant.client.get(URL).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert tenant.client.get(URL).headers["Retry-After"] == "45"
 
 
 def test_page_size_is_capped_at_500(tenant: Tenant) -> None:
@@ -79,11 +98,11 @@ def test_malformed_json_is_400_in_the_error_shape(tenant: Tenant) -> None:
 
 
 def test_unknown_object_is_404_in_the_error_shape(tenant: Tenant) -> None:
-    assert tenant.client.get(f"{URL}999999/").json() == {"code": "not_found", "message": "Not found."}
+    assert tenant.client.get(f"{URL}999999/").json() == {"code": "not_found", "message": "Not found.", "errors": {}}
 
 
 def test_schema_and_docs_are_served(anon: APIClient, db: None) -> None:
-    schema = anon.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    schema = anon.get("/api/schema/", {"format": "json"})
     assert schema.status_code == 200
     paths = schema.json()["paths"]
     for path in (

@@ -102,6 +102,9 @@ class TestFilesAPI:
         assert streams(start_time_after=(T0 + timedelta(minutes=5)).isoformat()) == ["b", "c"]
         assert streams(start_time_before=(T0 + timedelta(minutes=5)).isoformat()) == ["a"]
         assert streams(name_prefix="c_") == ["c"]
+        cut = int((T0 + timedelta(minutes=5)).timestamp())
+        assert streams(start_time_after=cut) == ["b", "c"]
+        assert streams(start_time_after=str(cut + 0.5), start_time_before=cut + 600) == ["b"]
         assert streams(status="expired") == []
         assert tenant.client.get(URL, {"format": "avi"}).status_code == 400
 
@@ -174,3 +177,12 @@ def test_filters_refuse_nul_and_accept_any_iso_offset(tenant: Tenant, media: Pat
     # ISO 8601 allows offsets PostgreSQL does not (±15:59 at most): they are moved to UTC first.
     response = tenant.client.get(URL, {"start_time_after": "0089-01-23T18:51:53+21:52"})
     assert (response.status_code, response.json()["count"]) == (200, 1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["start_time_after", "start_time_before", "created_after", "expire_at_before"])
+def test_a_bad_time_filter_is_400_naming_the_filter(tenant: Tenant, name: str) -> None:
+    response = tenant.client.get(URL, {name: "yesterday"})
+    reason = "must be an ISO 8601 time with offset or unix seconds"
+    assert response.status_code == 400
+    assert response.json() == {"code": "invalid_parameter", "message": f"{name} {reason}", "errors": {name: [reason]}}

@@ -212,6 +212,15 @@ class TestStopAndDelete:
         again = tenant.client.post(f"{URL}{task_id}/stop/")
         assert (again.status_code, again.json()["code"]) == (409, "already_stopped")
 
+    def test_a_repeated_stop_is_409_as_soon_as_the_first_is_accepted(self, tenant: Tenant, domain: Domain) -> None:
+        go_live(tenant)
+        task_id = scheduled(tenant, highlight=True).json()["id"]
+        assert tenant.client.post(f"{URL}{task_id}/stop/").json()["status"] == "stopping"
+        again = tenant.client.post(f"{URL}{task_id}/stop/")
+        assert (again.status_code, again.json()["code"]) == (409, "already_stopped")
+        assert again.json()["message"] == "the task is already stopping"
+        assert RecordTask.objects.get(public_id=task_id).status == TaskStatus.STOPPING
+
     def test_stop_before_start_cancels(self, tenant: Tenant, domain: Domain) -> None:
         start = timezone.now() + timedelta(hours=1)
         task_id = scheduled(tenant, start_time=iso(start), end_time=iso(start + timedelta(hours=1))).json()["id"]

@@ -224,6 +224,35 @@ class TestStorageTargetRules:
             "must be one of local, s3, cos",
         )
 
+    @pytest.mark.parametrize(
+        ("body", "reason"),
+        [
+            ({}, "is required"),
+            ({"name": ""}, "must not be empty"),
+            ({"name": None}, "must not be null"),
+            ({"name": "n" * 65}, "must be at most 64 characters"),
+            ({"name": "main bucket"}, "must be 1–64 letters, digits, '_' or '-'"),
+        ],
+        ids=["missing", "empty", "null", "too-long", "space"],
+    )
+    def test_name_is_required_with_a_clear_400(self, tenant: Tenant, body: dict[str, Any], reason: str) -> None:
+        response = tenant.client.post(TARGETS, {"provider": "local", **body}, format="json")
+        assert response.json() == {
+            "code": "invalid_parameter",
+            "message": f"name {reason}",
+            "errors": {"name": [reason]},
+        }
+        assert not StorageTarget.objects.exists()
+
+    def test_name_is_unique_per_app(self, tenant: Tenant, other_tenant: Tenant) -> None:
+        assert tenant.client.post(TARGETS, {"name": "n" * 64}, format="json").status_code == 201
+        again = tenant.client.post(TARGETS, {"name": "n" * 64}, format="json")
+        assert (again.status_code, list(again.json()["errors"])) == (409, ["name"])
+        assert other_tenant.client.post(TARGETS, {"name": "n" * 64}, format="json").status_code == 201
+        second = tenant.client.post(TARGETS, {"name": "second"}, format="json").json()["id"]
+        renamed = tenant.client.patch(f"{TARGETS}{second}/", {"name": "n" * 64}, format="json")
+        assert (renamed.status_code, renamed.json()["code"]) == (409, "conflict")
+
     def test_deleting_a_target_a_domain_uses_is_409(self, tenant: Tenant) -> None:
         target = StorageTarget.objects.create(app=tenant.app, name="used")
         make_domain(tenant, storage=target)
