@@ -32,18 +32,15 @@ def ping(token: str) -> str:
     return token
 
 
-#: A full worker puts a recorder job back on the queue after this long.
-REFUSED_REQUEUE_SECONDS = 1.0
-
-
 @shared_task(name="liverecord.record_stream", queue="record", acks_late=True)
 def record_stream(session_id: int) -> None:
     """Pull one live stream once and make every recording attached to its session."""
     from workers.recorder import run_session_recorder
 
-    if not run_session_recorder(session_id):
+    requeue_after = run_session_recorder(session_id)
+    if requeue_after is not None:
         # This worker is full: back to the queue, for another worker (the reason is on the session and tasks).
-        record_stream.apply_async((session_id,), countdown=REFUSED_REQUEUE_SECONDS)
+        record_stream.apply_async((session_id,), countdown=requeue_after)
 
 
 @shared_task(name="liverecord.task_windows", queue="default", acks_late=True, ignore_result=True)

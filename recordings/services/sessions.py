@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from recordings.choices import FINAL_TASK_STATUSES, RecorderStatus, SessionStatus, TaskKind, TaskStatus
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 PENDING_REQUEUE = timedelta(seconds=60)
 #: A scheduled window opening this soon makes a new push spooled at once, so the window starts on time.
 SPOOL_AHEAD = timedelta(seconds=60)
+#: A recorder job that a full worker turned down is offered again after this long, doubling up to the max: below
+#: ``PENDING_REQUEUE``, so the watchdog never takes a job that waits for a worker for a lost one.
+REFUSED_REQUEUE_FIRST = 1.0
+REFUSED_REQUEUE_MAX = 10.0
 
 
 class PushRefused(Exception):
@@ -151,23 +156,38 @@ def recorder_claim(*, session_id: int) -> bool:
         if session.recorder_note:
             RecordTask.objects.filter(session_id=session_id, error=session.recorder_note).update(error="", updated=now)
         PublishSession.objects.filter(pk=session_id).update(
-            recorder_status=RecorderStatus.RUNNING, heartbeat_at=now, recorder_note="", updated=now
+            recorder_status=RecorderStatus.RUNNING, heartbeat_at=now, recorder_note="", recorder_refusals=0, updated=now
         )
     return True
 
 
-def recorder_refused(*, session_id: int, reason: str) -> None:
-    """A full worker turned the recorder job down (it goes back to the queue): say so on the session and tasks."""
+def recorder_refused(*, session_id: int, reason: str) -> float | None:
+    """A full worker turned the recorder job down: say so on the session and tasks, and tell when to offer it again.
+
+    Returns the seconds before the job goes back to the queue, doubling with every refusal in a row (from
+    ``REFUSED_REQUEUE_FIRST`` up to ``REFUSED_REQUEUE_MAX``, with jitter): while every worker is full, the job
+    does not circle the queue every second. None when the session no longer waits for a recorder.
+    """
     now = timezone.now()
     with transaction.atomic():
         session = PublishSession.objects.select_for_update().filter(pk=session_id).first()
         if session is None or session.recorder_status != RecorderStatus.PENDING:
-            return
+            return None
         reason = reason[:300]
         RecordTask.objects.filter(session_id=session_id).exclude(status__in=FINAL_TASK_STATUSES).filter(
             Q(error="") | Q(error=session.recorder_note)
         ).update(error=reason, updated=now)
-        PublishSession.objects.filter(pk=session_id).update(recorder_note=reason, updated=now)
+        PublishSession.objects.filter(pk=session_id).update(
+            recorder_note=reason, recorder_refusals=F("recorder_refusals") + 1, updated=now
+        )
+        refusals = session.recorder_refusals + 1  # the row is locked: no other refusal counted meanwhile
+    return recorder_requeue_delay(refusals=refusals)
+
+
+def recorder_requeue_delay(*, refusals: int, rng: random.Random | None = None) -> float:
+    """Seconds before a job refused ``refusals`` times in a row is offered again: 1, 2, 4, 8, then 10, ±20 %."""
+    base = min(REFUSED_REQUEUE_MAX, REFUSED_REQUEUE_FIRST * 2 ** max(refusals - 1, 0))
+    return base * (rng or random).uniform(0.8, 1.2)
 
 
 def _rule_task(session: PublishSession, domain: Domain) -> list[RecordTask]:
