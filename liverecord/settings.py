@@ -179,6 +179,20 @@ if CELERY_BROKER_URL.startswith("filesystem"):
     for _folder in ("queue", "control"):
         (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Every task's queue, in one place: services enqueue by name (recordings/dispatch.py), so the route is here.
+CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
+    "liverecord.ping": {"queue": "default"},
+    "liverecord.record_stream": {"queue": "record"},
+    "liverecord.task_windows": {"queue": "default"},
+    "liverecord.close_hls_playlist": {"queue": "io"},
+    "liverecord.upload_file": {"queue": "io"},
+    "liverecord.retry_backups": {"queue": "default"},
+    "liverecord.expire_files": {"queue": "default"},
+    "liverecord.deliver_callback": {"queue": "io"},
+    "liverecord.resend_callbacks": {"queue": "default"},
+    "liverecord.watchdog": {"queue": "default"},
+    "liverecord.sync_hls": {"queue": "io"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

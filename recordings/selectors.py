@@ -9,8 +9,8 @@ from django.core import signing
 from django.urls import reverse
 
 from recordings.choices import FileStatus
+from recordings.file_locations import file_backend, file_key, is_local
 from recordings.models import PublishSession, RecordFile
-from recordings.storage import file_backend, file_key, is_local
 from workers.storage import StorageError
 
 DOWNLOAD_SALT = "liverecord.download"

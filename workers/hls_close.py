@@ -16,10 +16,10 @@ from workers.engine import HlsPlaylistWriter
 log = logging.getLogger(__name__)
 
 
-def close_task_playlist(task_id: str) -> None:
+def close_task_playlist(task_id: int) -> None:
     """Idempotent: a task whose playlist was already closed (or never held one) is left alone."""
     with transaction.atomic():
-        task = RecordTask.objects.select_for_update().filter(public_id=task_id).first()
+        task = RecordTask.objects.select_for_update().filter(pk=task_id).first()
         if task is None or not task.hls_pending:
             return
         pending = dict(task.hls_pending)

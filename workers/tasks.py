@@ -1,13 +1,30 @@
-"""Celery tasks: thin wrappers that load ids and call one service."""
+"""Celery tasks: thin wrappers that load ids and call one service. Their queues: ``CELERY_TASK_ROUTES``."""
 
 from __future__ import annotations
 
 import logging
 import random
+from pathlib import Path
 
 from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+
+from recordings.models import RecordTask
+from recordings.services import (
+    callback_attempt,
+    callbacks_resend_due,
+    record_file_backup,
+    record_file_upload,
+    record_files_expire,
+    record_files_retry_backups,
+    recorders_reclaim,
+    task_hls_sync,
+    task_windows_tick,
+)
+from workers.hls_close import close_task_playlist
+from workers.session_recorder import run_session_recorder
+from workers.storage import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +39,7 @@ class DatabaseRetryTask(Task):  # type: ignore[type-arg]
     max_retries = 15
 
 
-@shared_task(name="liverecord.ping", queue="default", acks_late=True)
+@shared_task(name="liverecord.ping", acks_late=True)
 def ping(token: str) -> str:
     """Leave ``var/health/<token>``: proves a worker consumes the broker (``make run`` and tests wait for it)."""
     folder = settings.VAR_DIR / "health"
@@ -32,42 +49,34 @@ def ping(token: str) -> str:
     return token
 
 
-@shared_task(name="liverecord.record_stream", queue="record", acks_late=True)
+@shared_task(name="liverecord.record_stream", acks_late=True)
 def record_stream(session_id: int) -> None:
     """Pull one live stream once and make every recording attached to its session."""
-    from workers.recorder import run_session_recorder
-
     requeue_after = run_session_recorder(session_id)
     if requeue_after is not None:
         # This worker is full: back to the queue, for another worker (the reason is on the session and tasks).
         record_stream.apply_async((session_id,), countdown=requeue_after)
 
 
-@shared_task(name="liverecord.task_windows", queue="default", acks_late=True, ignore_result=True)
+@shared_task(name="liverecord.task_windows", acks_late=True, ignore_result=True)
 def task_windows() -> dict[str, int]:
     """Beat tick: open and close scheduled recording windows. Idempotent."""
-    from recordings.services.tasks import task_windows_tick
-
     return task_windows_tick()
 
 
 @shared_task(
     name="liverecord.close_hls_playlist",
-    queue="io",
     acks_late=True,
     ignore_result=True,
     base=DatabaseRetryTask,
 )
-def close_hls_playlist(task_id: str) -> None:
+def close_hls_playlist(task_id: int) -> None:
     """A task's reconnect window is over: end its HLS playlist, store it, announce it. Idempotent."""
-    from workers.hls_close import close_task_playlist
-
     close_task_playlist(task_id)
 
 
 @shared_task(
     name="liverecord.upload_file",
-    queue="io",
     acks_late=True,
     ignore_result=True,
     bind=True,
@@ -75,8 +84,6 @@ def close_hls_playlist(task_id: str) -> None:
 )
 def upload_file(self: Task, file_id: int) -> None:
     """Upload and verify one file; quick retries with backoff and jitter, then the backup spool (101)."""
-    from recordings.services import record_file_backup, record_file_upload
-
     outcome = record_file_upload(file_id=file_id)
     if outcome.stored or not outcome.error:
         return
@@ -86,64 +93,47 @@ def upload_file(self: Task, file_id: int) -> None:
     record_file_backup(file_id=file_id, error=outcome.error)
 
 
-@shared_task(name="liverecord.retry_backups", queue="default", ignore_result=True)
+@shared_task(name="liverecord.retry_backups", ignore_result=True)
 def retry_backups() -> dict[str, int]:
-    from recordings.services import files_retry_backups
-
-    return files_retry_backups()
+    return record_files_retry_backups()
 
 
-@shared_task(name="liverecord.expire_files", queue="default", ignore_result=True)
+@shared_task(name="liverecord.expire_files", ignore_result=True)
 def expire_files() -> int:
-    from recordings.services import files_expire
-
-    return files_expire()
+    return record_files_expire()
 
 
 @shared_task(
     name="liverecord.deliver_callback",
-    queue="io",
     acks_late=True,
     ignore_result=True,
     base=DatabaseRetryTask,
 )
 def deliver_callback(delivery_id: int) -> None:
     """One signed attempt; a failure schedules the next one (SPEC.md: about an hour of retries)."""
-    from recordings.services import callback_attempt
-
     delay = callback_attempt(delivery_id=delivery_id)
     if delay is not None:
         deliver_callback.apply_async((delivery_id,), countdown=delay)
 
 
-@shared_task(name="liverecord.resend_callbacks", queue="default", ignore_result=True)
+@shared_task(name="liverecord.resend_callbacks", ignore_result=True)
 def resend_callbacks() -> int:
-    from recordings.services import callbacks_resend_due
-
     return callbacks_resend_due()
 
 
-@shared_task(name="liverecord.watchdog", queue="default", ignore_result=True)
+@shared_task(name="liverecord.watchdog", ignore_result=True)
 def watchdog() -> list[int]:
     """Beat: queue again the recorders whose heartbeat is stale (their worker died)."""
-    from recordings.services import recorders_reclaim
-
     return recorders_reclaim()
 
 
-@shared_task(name="liverecord.sync_hls", queue="io", ignore_result=True)
-def sync_hls(task_id: str, playlist: str) -> None:
+@shared_task(name="liverecord.sync_hls", ignore_result=True)
+def sync_hls(task_id: int, playlist: str) -> None:
     """Upload what a live HLS recording has made so far. A failure is retried by the next sync or the final upload."""
-    from pathlib import Path
-
-    from recordings.models import RecordTask
-    from recordings.services import hls_live_sync
-    from workers.storage import StorageError
-
-    task = RecordTask.objects.select_related("session__domain__storage").filter(public_id=task_id).first()
+    task = RecordTask.objects.select_related("session__domain__storage").filter(pk=task_id).first()
     if task is None:
         return
     try:
-        hls_live_sync(task=task, playlist=Path(playlist))
+        task_hls_sync(task=task, playlist=Path(playlist))
     except StorageError as exc:
         logger.warning("live HLS upload of task %s: %s", task_id, exc)

@@ -2,38 +2,25 @@
 
 from recordings.services.callbacks import (
     callback_attempt,
+    callback_push_ended,
+    callback_push_started,
     callback_redeliver,
+    callback_task_status,
     callbacks_resend_due,
-    notify_push_ended,
-    notify_push_started,
-    notify_task_status,
 )
 from recordings.services.files import (
     PackagedResult,
     UploadOutcome,
-    files_expire,
-    files_retry_backups,
-    hls_live_sync,
     record_file_backup,
     record_file_delete,
     record_file_retry_upload,
     record_file_store,
     record_file_upload,
+    record_files_expire,
+    record_files_retry_backups,
+    task_hls_sync,
 )
-from recordings.services.sessions import (
-    PushInfo,
-    PushRefused,
-    recorder_claim,
-    recorder_redispatch,
-    recorder_refused,
-    recorders_reclaim,
-    session_close,
-    session_needs_spool,
-    session_open,
-    session_record_stats,
-    session_recorder_finished,
-)
-from recordings.services.tasks import (
+from recordings.services.record_tasks import (
     task_create_highlight,
     task_create_scheduled,
     task_delete,
@@ -43,6 +30,21 @@ from recordings.services.tasks import (
     task_stop,
     task_windows_tick,
 )
+from recordings.services.recorders import (
+    recorder_claim,
+    recorder_redispatch,
+    recorder_refused,
+    recorders_reclaim,
+)
+from recordings.services.sessions import (
+    PushInfo,
+    PushRefused,
+    session_close,
+    session_needs_spool,
+    session_open,
+    session_record_stats,
+    session_recorder_finished,
+)
 
 __all__ = [
     "PackagedResult",
@@ -50,19 +52,18 @@ __all__ = [
     "PushRefused",
     "UploadOutcome",
     "callback_attempt",
+    "callback_push_ended",
+    "callback_push_started",
     "callback_redeliver",
+    "callback_task_status",
     "callbacks_resend_due",
-    "files_expire",
-    "files_retry_backups",
-    "hls_live_sync",
-    "notify_push_ended",
-    "notify_push_started",
-    "notify_task_status",
     "record_file_backup",
     "record_file_delete",
     "record_file_retry_upload",
     "record_file_store",
     "record_file_upload",
+    "record_files_expire",
+    "record_files_retry_backups",
     "recorder_claim",
     "recorder_redispatch",
     "recorder_refused",
@@ -77,6 +78,7 @@ __all__ = [
     "task_delete",
     "task_hls_closed",
     "task_hls_hold",
+    "task_hls_sync",
     "task_recording_finished",
     "task_stop",
     "task_windows_tick",

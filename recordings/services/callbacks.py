@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from liverecord.models import App
 from recordings.choices import CallbackEvent, DeliveryStatus
+from recordings.dispatch import DELIVER_CALLBACK, send_after_commit
 from recordings.models import CallbackAttempt, CallbackDelivery, PublishSession, RecordFile, RecordTask
 from rules.models import Domain
 from rules.selectors import domain_for_host
@@ -62,9 +63,7 @@ def callback_enqueue(
 
 
 def _dispatch(delivery_id: int, countdown: float = 0.0) -> None:
-    from workers.tasks import deliver_callback
-
-    transaction.on_commit(lambda: deliver_callback.apply_async((delivery_id,), countdown=countdown))
+    send_after_commit(DELIVER_CALLBACK, delivery_id, countdown=countdown)
 
 
 def callback_attempt(*, delivery_id: int) -> float | None:
@@ -157,7 +156,7 @@ def _stream(session: PublishSession | RecordTask | RecordFile) -> tuple[str, str
     return domain, session.app_name, session.stream_name
 
 
-def notify_push_started(*, session: PublishSession) -> None:
+def callback_push_started(*, session: PublishSession) -> None:
     callback_enqueue(
         app=session.app,
         domain=session.domain,
@@ -172,7 +171,7 @@ def notify_push_started(*, session: PublishSession) -> None:
     )
 
 
-def notify_push_ended(*, session: PublishSession) -> None:
+def callback_push_ended(*, session: PublishSession) -> None:
     duration_ms = int((session.ended_at - session.started_at).total_seconds() * 1000) if session.ended_at else 0
     callback_enqueue(
         app=session.app,
@@ -189,7 +188,9 @@ def notify_push_ended(*, session: PublishSession) -> None:
     )
 
 
-def notify_file(*, file: RecordFile, video_url: str, error: str = "", next_retry: datetime | None = None) -> None:
+def callback_file_status(
+    *, file: RecordFile, video_url: str, error: str = "", next_retry: datetime | None = None
+) -> None:
     """100 when a file is stored; 101 (with ``error`` and ``next_retry``) when it goes to the backup spool."""
     session = file.session
     domain = session.domain if session is not None else domain_for_host(host=file.domain)
@@ -225,7 +226,7 @@ def notify_file(*, file: RecordFile, video_url: str, error: str = "", next_retry
     callback_enqueue(app=file.app, domain=domain, event_type=event, where=_stream(file), fields=fields, file=file)
 
 
-def notify_task_status(*, task: RecordTask) -> None:
+def callback_task_status(*, task: RecordTask) -> None:
     domain = domain_for_host(host=task.domain)
     callback_enqueue(
         app=task.app,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -20,10 +21,11 @@ from django.utils import timezone
 
 from liverecord.errors import ConflictError
 from recordings.choices import FileStatus
+from recordings.dispatch import UPLOAD_FILE, send_after_commit
+from recordings.file_locations import file_backend, file_key, is_local, object_key, storage_config
 from recordings.models import RecordFile, RecordTask
 from recordings.selectors import file_public_url
-from recordings.services.callbacks import notify_file
-from recordings.storage import file_backend, file_key, is_local, object_key, storage_config
+from recordings.services.callbacks import callback_file_status
 from templates_app.choices import Format
 from workers.storage import MiB, StorageBackend, StorageError, StorageUnavailable, StoredObject, backend_for
 
@@ -110,9 +112,7 @@ def record_file_store(*, task: RecordTask, result: PackagedResult, name: str) ->
 
 
 def _dispatch_upload(file_id: int) -> None:
-    from workers.tasks import upload_file
-
-    transaction.on_commit(lambda: upload_file.delay(file_id))
+    send_after_commit(UPLOAD_FILE, file_id)
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def record_file_upload(*, file_id: int) -> UploadOutcome:
         else:
             file.local_path = ""
         file.save()
-        notify_file(file=file, video_url=file_public_url(file) or "")
+        callback_file_status(file=file, video_url=file_public_url(file) or "")
     shutil.rmtree(local.parent, ignore_errors=True)
     return UploadOutcome(stored=True)
 
@@ -205,7 +205,7 @@ def _already_stored(backend: StorageBackend, part: Path, key: str) -> StoredObje
         return None
 
 
-def hls_live_sync(*, task: RecordTask, playlist: Path) -> int:
+def task_hls_sync(*, task: RecordTask, playlist: Path) -> int:
     """Upload the segments an HLS recording has made so far, then its (growing) playlist; returns segments sent.
 
     Runs on queue ``io`` while the recording goes on, so the stored playlist follows the live one. Which segments
@@ -245,7 +245,7 @@ def record_file_backup(*, file_id: int, error: str) -> None:
         file.next_retry_at = now + timedelta(seconds=settings.LIVEREC_BACKUP_RETRY_SECONDS * jitter)
         file.save()
         if entering:
-            notify_file(file=file, video_url="", error=file.error, next_retry=file.next_retry_at)
+            callback_file_status(file=file, video_url="", error=file.error, next_retry=file.next_retry_at)
 
 
 def record_file_retry_upload(*, file: RecordFile) -> RecordFile:
@@ -262,7 +262,7 @@ def record_file_retry_upload(*, file: RecordFile) -> RecordFile:
     return file
 
 
-def files_retry_backups(*, now: datetime | None = None) -> dict[str, int]:
+def record_files_retry_backups(*, now: datetime | None = None) -> dict[str, int]:
     """Beat: retry files in backup whose turn has come; give up (``failed``) after LIVEREC_BACKUP_RETENTION."""
     now = now or timezone.now()
     oldest = now - timedelta(seconds=settings.LIVEREC_BACKUP_RETENTION)
@@ -284,7 +284,7 @@ def files_retry_backups(*, now: datetime | None = None) -> dict[str, int]:
     return {"retried": len(due), "failed": given_up}
 
 
-def files_expire(*, now: datetime | None = None) -> int:
+def record_files_expire(*, now: datetime | None = None) -> int:
     """Beat: delete stored files whose ``storage_time`` is over, and mark them ``expired``."""
     now = now or timezone.now()
     expired = 0
@@ -311,8 +311,6 @@ def _delete_stored(file: RecordFile) -> None:
 
 def _delete_remote_segments(file: RecordFile) -> None:
     """Segments of a remote playlist: read the playlist's segment names through a presigned URL."""
-    import requests
-
     backend = file_backend(file)
     try:
         text = requests.get(backend.url(file_key(file), expires_in=60), timeout=10).text

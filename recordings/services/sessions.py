@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from recordings.choices import FINAL_TASK_STATUSES, RecorderStatus, SessionStatus, TaskKind, TaskStatus
 from recordings.models import PublishSession, RecordTask
-from recordings.services.callbacks import notify_push_ended, notify_push_started
-from recordings.services.tasks import session_tasks_attach, task_recording_finished
+from recordings.services.callbacks import callback_push_ended, callback_push_started
+from recordings.services.record_tasks import session_tasks_attach, task_recording_finished
+from recordings.services.recorders import recorder_dispatch
 from rules.constants import DEFAULT_SOURCE_URL_TEMPLATE
 from rules.models import Domain
 from rules.push_auth import push_signature_error
@@ -25,14 +22,8 @@ from rules.selectors import domain_for_host, rule_match
 
 log = logging.getLogger(__name__)
 
-#: A recorder job queued this long ago and never started is queued again (its message was lost).
-PENDING_REQUEUE = timedelta(seconds=60)
 #: A scheduled window opening this soon makes a new push spooled at once, so the window starts on time.
 SPOOL_AHEAD = timedelta(seconds=60)
-#: A recorder job that a full worker turned down is offered again after this long, doubling up to the max: below
-#: ``PENDING_REQUEUE``, so the watchdog never takes a job that waits for a worker for a lost one.
-REFUSED_REQUEUE_FIRST = 1.0
-REFUSED_REQUEUE_MAX = 10.0
 
 
 class PushRefused(Exception):
@@ -98,7 +89,7 @@ def session_open(*, push: PushInfo) -> PublishSession:
             ingest_record_dir=push.ingest_record_dir,
             source_url=_source_url(domain, push),
         )
-        notify_push_started(session=session)
+        callback_push_started(session=session)
         continued, scheduled = session_tasks_attach(session=session, now=now)
         tasks = [continued] if continued is not None else _rule_task(session, domain)
         tasks += scheduled
@@ -124,70 +115,6 @@ def session_needs_spool(*, session: PublishSession, now: datetime) -> bool:
         start_time__lte=now + SPOOL_AHEAD,
         end_time__gt=now,
     ).exists()
-
-
-def recorder_dispatch(*, session: PublishSession) -> None:
-    """Enqueue the one recorder of a new live session."""
-    from workers.tasks import record_stream
-
-    session_id = session.pk
-    transaction.on_commit(lambda: record_stream.delay(session_id))
-
-
-def recorder_redispatch(*, session_id: int) -> bool:
-    """A recording was attached to a live session whose recorder is not running: start one (claimed, so once)."""
-    from workers.tasks import record_stream
-
-    claimed = PublishSession.objects.filter(
-        pk=session_id, status=SessionStatus.LIVE, recorder_status__in=(RecorderStatus.DONE, RecorderStatus.FAILED)
-    ).update(recorder_status=RecorderStatus.PENDING, updated=timezone.now())
-    if claimed:
-        transaction.on_commit(lambda: record_stream.delay(session_id))
-    return bool(claimed)
-
-
-def recorder_claim(*, session_id: int) -> bool:
-    """A recorder job starts: claim the session (queued → running) so a second delivery of the job does nothing."""
-    now = timezone.now()
-    with transaction.atomic():
-        session = PublishSession.objects.select_for_update().filter(pk=session_id).first()
-        if session is None or session.recorder_status != RecorderStatus.PENDING:
-            return False
-        if session.recorder_note:
-            RecordTask.objects.filter(session_id=session_id, error=session.recorder_note).update(error="", updated=now)
-        PublishSession.objects.filter(pk=session_id).update(
-            recorder_status=RecorderStatus.RUNNING, heartbeat_at=now, recorder_note="", recorder_refusals=0, updated=now
-        )
-    return True
-
-
-def recorder_refused(*, session_id: int, reason: str) -> float | None:
-    """A full worker turned the recorder job down: say so on the session and tasks, and tell when to offer it again.
-
-    Returns the seconds before the job goes back to the queue, doubling with every refusal in a row (from
-    ``REFUSED_REQUEUE_FIRST`` up to ``REFUSED_REQUEUE_MAX``, with jitter): while every worker is full, the job
-    does not circle the queue every second. None when the session no longer waits for a recorder.
-    """
-    now = timezone.now()
-    with transaction.atomic():
-        session = PublishSession.objects.select_for_update().filter(pk=session_id).first()
-        if session is None or session.recorder_status != RecorderStatus.PENDING:
-            return None
-        reason = reason[:300]
-        RecordTask.objects.filter(session_id=session_id).exclude(status__in=FINAL_TASK_STATUSES).filter(
-            Q(error="") | Q(error=session.recorder_note)
-        ).update(error=reason, updated=now)
-        PublishSession.objects.filter(pk=session_id).update(
-            recorder_note=reason, recorder_refusals=F("recorder_refusals") + 1, updated=now
-        )
-        refusals = session.recorder_refusals + 1  # the row is locked: no other refusal counted meanwhile
-    return recorder_requeue_delay(refusals=refusals)
-
-
-def recorder_requeue_delay(*, refusals: int, rng: random.Random | None = None) -> float:
-    """Seconds before a job refused ``refusals`` times in a row is offered again: 1, 2, 4, 8, then 10, ±20 %."""
-    base = min(REFUSED_REQUEUE_MAX, REFUSED_REQUEUE_FIRST * 2 ** max(refusals - 1, 0))
-    return base * (rng or random).uniform(0.8, 1.2)
 
 
 def _rule_task(session: PublishSession, domain: Domain) -> list[RecordTask]:
@@ -220,7 +147,7 @@ def _session_close(session: PublishSession, *, now: datetime, reason: str) -> No
     session.ended_at = now
     session.end_reason = reason[:200]
     session.save(update_fields=["status", "ended_at", "end_reason", "updated"])
-    notify_push_ended(session=session)
+    callback_push_ended(session=session)
 
 
 def session_close(
@@ -270,43 +197,3 @@ def session_recorder_finished(*, session_id: int, error: str = "") -> None:
         .values_list("public_id", flat=True)
     ):
         task_recording_finished(task_id=task_id, now=now, error=error)
-
-
-def recorders_reclaim(*, now: datetime | None = None) -> list[int]:
-    """Watchdog (beat): a recorder that died with its worker is queued again.
-
-    Dead is: its heartbeat is older than ``LIVEREC_RECORDER_STALE_SECONDS``, or, as soon as it has missed one
-    beat, the kernel says no process on this host holds its spool's lock any more (``workers.spool_lock``: a
-    killed recorder is known dead at once, which takes seconds off every failover). It resumes from the spool
-    index (the chunks it wrote survive a kill), so a dead worker costs seconds of recording. A job queued long
-    ago and never started (a lost message) is queued again too: the claim in ``recorder_claim`` makes a second
-    delivery harmless.
-    """
-    from workers.spool_lock import spool_held
-    from workers.tasks import record_stream
-
-    now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.LIVEREC_RECORDER_STALE_SECONDS)
-    missed_beat = now - timedelta(seconds=settings.LIVEREC_HEARTBEAT_SECONDS + 1.5)
-    dead = Q(recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=stale) | Q(
-        recorder_status=RecorderStatus.PENDING, updated__lt=now - PENDING_REQUEUE
-    )
-    unlocked = [
-        pk
-        for pk, public_id in PublishSession.objects.filter(
-            recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=missed_beat, heartbeat_at__gte=stale
-        ).values_list("pk", "public_id")[:200]
-        if spool_held(Path(settings.LIVEREC_SPOOL_DIR) / public_id) is False
-    ]
-    if unlocked:
-        dead |= Q(pk__in=unlocked, recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=missed_beat)
-    reclaimed: list[int] = []
-    for session_id in PublishSession.objects.filter(dead).values_list("pk", flat=True)[:200]:
-        claimed = PublishSession.objects.filter(dead, pk=session_id).update(
-            recorder_status=RecorderStatus.PENDING, updated=now
-        )
-        if claimed:
-            log.warning("recorder of session %s is not alive; queued again", session_id)
-            record_stream.delay(session_id)
-            reclaimed.append(session_id)
-    return reclaimed

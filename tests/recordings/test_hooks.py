@@ -11,6 +11,7 @@ import pytest
 from django.test import Client, override_settings
 
 from recordings.choices import SessionStatus, TaskKind, TaskStatus
+from recordings.dispatch import RECORD_STREAM
 from recordings.models import PublishSession, RecordTask
 from rules.models import Domain, RecordRule
 from rules.push_auth import sign_push
@@ -33,8 +34,8 @@ def hook_token() -> Any:
 @pytest.fixture
 def no_recorder() -> Any:
     """The recorder job is a Celery task; here only that it is enqueued matters (the e2e tests run it)."""
-    with mock.patch("workers.tasks.record_stream.delay") as delay:
-        yield delay
+    with mock.patch("recordings.dispatch.send_now") as send:
+        yield send
 
 
 @pytest.fixture
@@ -99,7 +100,7 @@ def test_a_signed_push_opens_a_session_and_a_frozen_rule_task(
         "hls": {"record_interval": 1800, "storage_time": 0},
         "mp4": {"record_interval": 600, "storage_time": 0},
     }
-    no_recorder.assert_called_once_with(session.pk)
+    no_recorder.assert_called_once_with(RECORD_STREAM, session.pk, countdown=None)
 
 
 def test_the_backup_key_signs_too(world: dict[str, Any]) -> None:

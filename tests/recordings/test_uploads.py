@@ -20,11 +20,11 @@ from recordings.models import CallbackDelivery, PublishSession, RecordFile, Reco
 from recordings.services import (
     PackagedResult,
     callback_attempt,
-    files_expire,
-    files_retry_backups,
     record_file_backup,
     record_file_store,
     record_file_upload,
+    record_files_expire,
+    record_files_retry_backups,
 )
 from rules.models import Domain, StorageTarget
 from tests.conftest import Tenant
@@ -204,7 +204,7 @@ def test_storage_down_goes_to_backup_then_is_stored(
 
     s3.server = start_s3_server(port).server
     s3.client().create_bucket(Bucket=bucket_name())  # type: ignore[attr-defined]
-    assert files_retry_backups(now=timezone.now() + timedelta(seconds=5)) == {"retried": 1, "failed": 0}
+    assert record_files_retry_backups(now=timezone.now() + timedelta(seconds=5)) == {"retried": 1, "failed": 0}
     assert record_file_upload(file_id=file.pk).stored
     file.refresh_from_db()
     assert file.status == FileStatus.STORED
@@ -218,7 +218,7 @@ def test_a_backup_is_given_up_after_the_retention(tenant: Tenant, dirs: Path, re
     task = make_world(tenant, receiver, None)
     file = record_file_store(task=task, result=packaged(dirs, b"x"), name="old")
     record_file_backup(file_id=file.pk, error="down")
-    assert files_retry_backups(now=timezone.now() + timedelta(seconds=61))["failed"] == 1
+    assert record_files_retry_backups(now=timezone.now() + timedelta(seconds=61))["failed"] == 1
     file.refresh_from_db()
     assert file.status == FileStatus.FAILED and Path(file.local_path).exists(), "failed, but the bytes stay on disk"
 
@@ -261,7 +261,7 @@ def test_retention_deletes_the_stored_object(tenant: Tenant, dirs: Path, s3: S3S
     task = make_world(tenant, receiver, s3)
     file = record_file_store(task=task, result=packaged(dirs, b"bye"), name="expiring")
     record_file_upload(file_id=file.pk)
-    assert files_expire(now=timezone.now() + timedelta(seconds=3601)) == 1
+    assert record_files_expire(now=timezone.now() + timedelta(seconds=3601)) == 1
     file.refresh_from_db()
     assert file.status == FileStatus.EXPIRED
     listing = s3.client().list_objects_v2(Bucket=bucket_name(), Prefix="live/")  # type: ignore[attr-defined]
@@ -345,8 +345,8 @@ def test_an_upload_whose_message_died_is_queued_again_and_announced_once(
     task = make_world(tenant, receiver, None)
     file = record_file_store(task=task, result=packaged(dirs, b"stuck"), name="stuck")
     RecordFile.objects.filter(pk=file.pk).update(updated=timezone.now() - timedelta(seconds=301))
-    assert files_retry_backups() == {"retried": 1, "failed": 0}
-    assert files_retry_backups() == {"retried": 0, "failed": 0}, "not queued again while the retry is young"
+    assert record_files_retry_backups() == {"retried": 1, "failed": 0}
+    assert record_files_retry_backups() == {"retried": 0, "failed": 0}, "not queued again while the retry is young"
     assert record_file_upload(file_id=file.pk).stored
     assert record_file_upload(file_id=file.pk).stored, "the original message, delivered late, finds it stored"
     assert CallbackDelivery.objects.filter(event_type=CallbackEvent.FILE_STORED).count() == 1

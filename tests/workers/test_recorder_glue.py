@@ -4,7 +4,7 @@ import pytest
 from django.db import OperationalError
 from django.test import override_settings
 
-from workers.recorder import until_database_answers
+from workers.session_recorder import until_database_answers
 
 pytestmark = pytest.mark.django_db
 

@@ -19,9 +19,9 @@ from recordings.choices import CallbackEvent, DeliveryStatus, FileStatus, TaskSt
 from recordings.models import CallbackDelivery, RecordFile, RecordTask
 from recordings.services import (
     callbacks_resend_due,
-    files_retry_backups,
     record_file_store,
     record_file_upload,
+    record_files_retry_backups,
     task_windows_tick,
 )
 from tests.conftest import Tenant
@@ -100,9 +100,9 @@ def test_an_upload_claimed_by_a_live_run_is_left_alone_until_its_lease_is_over(
     upload_file.apply(args=[file.pk]).get()
     file.refresh_from_db()
     assert (file.status, file.upload_attempts) == (FileStatus.UPLOADING, 0), "the other run holds it"
-    assert files_retry_backups(now=now)["retried"] == 0, "a claimed upload is not stuck, however old its row"
+    assert record_files_retry_backups(now=now)["retried"] == 0, "a claimed upload is not stuck, however old its row"
 
-    assert files_retry_backups(now=now + timedelta(seconds=61))["retried"] == 1, "its worker died: queued again"
+    assert record_files_retry_backups(now=now + timedelta(seconds=61))["retried"] == 1, "its worker died: queued again"
     RecordFile.objects.filter(pk=file.pk).update(upload_lease_until=now - timedelta(seconds=1))
     upload_file.apply(args=[file.pk]).get()
     file.refresh_from_db()
@@ -201,7 +201,7 @@ def test_beat_queues_the_close_of_an_open_playlist_once(
 
 
 def test_two_runs_of_one_close_store_one_playlist(open_playlist: RecordTask) -> None:
-    run_twice(lambda: close_hls_playlist.apply(args=[open_playlist.public_id]).get())
+    run_twice(lambda: close_hls_playlist.apply(args=[open_playlist.pk]).get())
     (file,) = RecordFile.objects.filter(task=open_playlist)
     assert (file.format, file.status, file.duration) == ("hls", FileStatus.UPLOADING, 4.0)
     assert Path(file.local_path).read_text().rstrip().endswith("#EXT-X-ENDLIST")
@@ -211,7 +211,7 @@ def test_two_runs_of_one_close_store_one_playlist(open_playlist: RecordTask) -> 
 
 def test_a_full_worker_offers_a_recorder_again_later_each_time(tenant: Tenant) -> None:
     from recordings.models import PublishSession
-    from workers.recorder import recorder_slots, run_session_recorder
+    from workers.session_recorder.run import recorder_slots, run_session_recorder
 
     session = PublishSession.objects.create(
         app=tenant.app,

@@ -1,4 +1,4 @@
-"""Session services: a full worker's refusal of a recorder job backs off; a claim starts the count again."""
+"""Recorder job services: a full worker's refusal of a recorder job backs off; a claim starts the count again."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from recordings.choices import RecorderStatus
 from recordings.models import PublishSession
 from recordings.services import recorder_claim, recorder_refused
-from recordings.services.sessions import REFUSED_REQUEUE_MAX, recorder_requeue_delay
+from recordings.services.recorders import REFUSED_REQUEUE_MAX, recorder_requeue_delay
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.django_db

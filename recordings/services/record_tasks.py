@@ -18,8 +18,10 @@ from django.utils import timezone
 from liverecord.errors import ConflictError
 from liverecord.models import App
 from recordings.choices import FINAL_TASK_STATUSES, SessionStatus, TaskKind, TaskStatus
+from recordings.dispatch import CLOSE_HLS_PLAYLIST, send_after_commit
 from recordings.models import PublishSession, RecordTask
-from recordings.services.callbacks import notify_task_status
+from recordings.services.callbacks import callback_task_status
+from recordings.services.recorders import recorder_redispatch
 from rules.models import Domain
 from rules.selectors import domain_for_host
 from templates_app.models import RecordTemplate
@@ -113,12 +115,10 @@ def _check_overlap(app: App, domain: str, app_name: str, stream_name: str, start
 
 def _attach(task: RecordTask, session: PublishSession, *, now: datetime) -> None:
     """The task records this live session from now on; its recorder picks it up (or one is started)."""
-    from recordings.services.sessions import recorder_redispatch
-
     task.session = session
     task.status = TaskStatus.RECORDING
     task.save(update_fields=["session", "status", "updated"])
-    notify_task_status(task=task)
+    callback_task_status(task=task)
     recorder_redispatch(session_id=session.pk)
 
 
@@ -212,7 +212,7 @@ def _open_window(task: RecordTask, *, now: datetime, domain: Domain | None = Non
     elif task.status != TaskStatus.WAITING:
         task.status = TaskStatus.WAITING
         task.save(update_fields=["status", "updated"])
-        notify_task_status(task=task)
+        callback_task_status(task=task)
 
 
 def _finish(task: RecordTask, *, now: datetime, status: str = TaskStatus.FINISHED, error: str = "") -> None:
@@ -222,7 +222,7 @@ def _finish(task: RecordTask, *, now: datetime, status: str = TaskStatus.FINISHE
     if error:
         task.error = error[:2000]
     task.save(update_fields=["status", "stopped_at", "error", "continue_until", "updated"])
-    notify_task_status(task=task)
+    callback_task_status(task=task)
     if task.hls_pending:
         _queue_hls_close(task, now=now)
 
@@ -233,16 +233,13 @@ def _queue_hls_close(task: RecordTask, *, now: datetime) -> bool:
     Queued once: the close is claimed on the row for ``HLS_CLOSE_LEASE``, and beat queues it again only when
     that has passed with the playlist still open (the job was lost). Returns whether it was queued now.
     """
-    from workers.tasks import close_hls_playlist
-
     claimed = (
         RecordTask.objects.filter(pk=task.pk, hls_pending__isnull=False)
         .filter(Q(hls_close_lease_until__isnull=True) | Q(hls_close_lease_until__lte=now))
         .update(hls_close_lease_until=now + HLS_CLOSE_LEASE)
     )
     if claimed:
-        task_id = task.public_id
-        transaction.on_commit(lambda: close_hls_playlist.delay(task_id))
+        send_after_commit(CLOSE_HLS_PLAYLIST, task.pk)
     return bool(claimed)
 
 
@@ -266,7 +263,7 @@ def task_stop(*, task: RecordTask, now: datetime | None = None) -> RecordTask:
         task.status = TaskStatus.STOPPING
         task.stopped_at = now
         task.save(update_fields=["status", "stopped_at", "updated"])
-        notify_task_status(task=task)
+        callback_task_status(task=task)
     elif task.status in NOT_STARTED:
         started = task.files.exists() or bool(task.hls_pending)
         _finish(task, now=now, status=TaskStatus.FINISHED if started else TaskStatus.CANCELLED)
@@ -325,7 +322,7 @@ def task_recording_finished(*, task_id: str, now: datetime | None = None, error:
             if task.hls_pending and task.hls_continue_duration > 0:
                 task.continue_until = now + timedelta(seconds=task.hls_continue_duration)
             task.save(update_fields=["status", "session", "continue_until", "updated"])
-            notify_task_status(task=task)
+            callback_task_status(task=task)
         else:
             _finish(task, now=now)
 

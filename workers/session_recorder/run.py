@@ -24,6 +24,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from recordings.choices import FINAL_TASK_STATUSES, SessionStatus, TaskStatus
+from recordings.dispatch import SYNC_HLS, send_now
 from recordings.models import PublishSession, RecordFile, RecordTask
 from recordings.services import (
     PackagedResult,
@@ -49,7 +50,6 @@ from workers.engine import (
     sweep_orphans,
 )
 from workers.spool_lock import spool_fence
-from workers.tasks import sync_hls
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class SessionListener(RecorderListener):
                 continue
             for playlist in task_output_dir(task).glob("*.m3u8"):
                 if self._sync_due(playlist, now):
-                    sync_hls.delay(task.public_id, str(playlist))
+                    send_now(SYNC_HLS, task.pk, str(playlist))
 
     def _sync_due(self, playlist: Path, now: float) -> bool:
         """One sync at a time per playlist: the next is queued once the last one wrote its ledger (or got lost)."""
