@@ -6,4 +6,5 @@ class LiverecordConfig(AppConfig):
     verbose_name = "Tenants and API keys"
 
     def ready(self) -> None:
-        from liverecord.api import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        # Registers the OpenAPI auth extension; it imports the API, which needs the apps loaded.
+        from liverecord.api import schema  # noqa: F401, PLC0415

@@ -51,9 +51,9 @@ def patch_redis_transport() -> None:
     unacknowledged is recovered by Redis's unacked index if it kept it, and by our own sweeps (the watchdog for
     recorders, the stuck-upload and callback sweeps) if not.
     """
-    try:
-        from kombu.transport import redis as kombu_redis
-        from kombu.transport import virtual
+    try:  # the Redis transport is optional: the embedded default runs without the redis client
+        from kombu.transport import redis as kombu_redis  # noqa: PLC0415
+        from kombu.transport import virtual  # noqa: PLC0415
     except ImportError:  # the redis client is not installed: no Redis broker
         return
     qos = kombu_redis.QoS

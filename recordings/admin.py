@@ -99,8 +99,6 @@ class RecordTaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     task = task_create_highlight(
                         **common, end_time=data["end_time"], lookback_seconds=data["lookback_seconds"] or 0
                     )
-                elif data["end_time"] is None:
-                    raise ValidationError({"end_time": "is required for a scheduled task"})
                 else:
                     task = task_create_scheduled(**common, start_time=data["start_time"], end_time=data["end_time"])
             except ValidationError as exc:

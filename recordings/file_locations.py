@@ -1,4 +1,5 @@
-"""Which storage backend holds a file, and under which key (the glue between rows and ``workers.storage``)."""
+"""Where a file is: its storage backend and key (the glue between rows and ``workers.storage``), the folder a
+task's files are made in, and the content type each extension is served with."""
 
 from __future__ import annotations
 
@@ -6,9 +7,28 @@ from pathlib import Path
 
 from django.conf import settings
 
-from recordings.models import RecordFile
+from recordings.models import RecordFile, RecordTask
 from rules.models import StorageTarget
 from workers.storage import StorageBackend, StorageConfig, backend_for
+
+CONTENT_TYPES = {
+    "flv": "video/x-flv",
+    "mp4": "video/mp4",
+    "m3u8": "application/vnd.apple.mpegurl",
+    "ts": "video/mp2t",
+    "aac": "audio/aac",
+    "mp3": "audio/mpeg",
+}
+
+
+def content_type(path: Path) -> str | None:
+    """The content type a file of this extension is stored and served with (None: unknown)."""
+    return CONTENT_TYPES.get(path.suffix.lstrip("."))
+
+
+def task_output_dir(task: RecordTask) -> Path:
+    """Where a task's files are made; an HLS playlist open for reconnects lives here between pushes."""
+    return Path(settings.LIVEREC_SPOOL_DIR) / "tasks" / task.public_id
 
 
 def storage_config(target: StorageTarget | None, *, app_id: int) -> StorageConfig:

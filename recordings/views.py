@@ -7,17 +7,9 @@ from pathlib import Path
 
 from django.http import FileResponse, Http404, HttpRequest
 
+from recordings.file_locations import content_type
 from recordings.selectors import file_for_download_token
 from templates_app.choices import Format
-
-CONTENT_TYPES = {
-    "flv": "video/x-flv",
-    "mp4": "video/mp4",
-    "m3u8": "application/vnd.apple.mpegurl",
-    "ts": "video/mp2t",
-    "aac": "audio/aac",
-    "mp3": "audio/mpeg",
-}
 
 
 def file_download(request: HttpRequest, token: str, filename: str) -> FileResponse:
@@ -33,8 +25,6 @@ def file_download(request: HttpRequest, token: str, filename: str) -> FileRespon
         raise Http404("not a file of this recording")
     if not path.is_file():
         raise Http404("file is gone")
-    response = FileResponse(
-        path.open("rb"), content_type=CONTENT_TYPES.get(path.suffix.lstrip("."), "application/octet-stream")
-    )
+    response = FileResponse(path.open("rb"), content_type=content_type(path) or "application/octet-stream")
     response["Access-Control-Allow-Origin"] = "*"
     return response

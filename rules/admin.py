@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -19,8 +20,6 @@ SECRET_HELP = "Stored encrypted. Leave empty to keep the current value."  # noqa
 
 
 def _secret_widgets(fields: tuple[str, ...]) -> dict[str, Any]:
-    from django import forms
-
     return {name: forms.PasswordInput(render_value=False) for name in fields}
 
 

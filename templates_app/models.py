@@ -173,3 +173,13 @@ class RecordTemplate(TimeStampedModel):
             }
             for fmt in self.enabled_formats
         }
+
+    def frozen_parameters(self) -> dict[str, Any]:
+        """Everything a record task copies from its template when it is made (editing the template later
+        changes only later tasks): the formats, the record type, the file names and the HLS reconnect window."""
+        return {
+            "formats": self.frozen_formats(),
+            "record_type": self.record_type,
+            "file_name_template": self.file_name_template,
+            "hls_continue_duration": self.hls_continue_duration,
+        }

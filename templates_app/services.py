@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from liverecord.errors import ConflictError
 from liverecord.models import App
 from templates_app.choices import Format
+from templates_app.constants import DEFAULT_RECORD_INTERVAL
 from templates_app.models import RecordTemplate
 
 FormatSettings = dict[str, Any] | None
@@ -27,7 +28,9 @@ def _apply_format(template: RecordTemplate, fmt: str, value: FormatSettings, *, 
     if value is None:
         setattr(template, f"{fmt}_enabled", False)
         return
-    defaults = template.format_settings(fmt) if partial else {"record_interval": 1800, "storage_time": 0}
+    defaults = (
+        template.format_settings(fmt) if partial else {"record_interval": DEFAULT_RECORD_INTERVAL, "storage_time": 0}
+    )
     merged = {**defaults, "enabled": True, **value}
     for attr in ("enabled", "record_interval", "storage_time"):
         setattr(template, f"{fmt}_{attr}", merged[attr])

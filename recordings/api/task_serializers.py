@@ -58,11 +58,8 @@ class RecordTaskCreateSerializer(serializers.Serializer):  # type: ignore[type-a
         if attrs["highlight"]:
             if attrs.get("start_time") is not None:
                 errors["start_time"] = "a highlight starts now; use lookback_seconds to start earlier"
-        else:
-            if attrs.get("end_time") is None:
-                errors["end_time"] = "is required for a scheduled task"
-            if attrs.get("lookback_seconds"):
-                errors["lookback_seconds"] = "is only for highlights"
+        elif attrs.get("lookback_seconds"):
+            errors["lookback_seconds"] = "is only for highlights"
         if errors:
             raise serializers.ValidationError(errors)
         return attrs

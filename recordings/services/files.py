@@ -22,7 +22,7 @@ from django.utils import timezone
 from liverecord.errors import ConflictError
 from recordings.choices import FileStatus
 from recordings.dispatch import UPLOAD_FILE, send_after_commit
-from recordings.file_locations import file_backend, file_key, is_local, object_key, storage_config
+from recordings.file_locations import content_type, file_backend, file_key, is_local, object_key, storage_config
 from recordings.models import RecordFile, RecordTask
 from recordings.selectors import file_public_url
 from recordings.services.callbacks import callback_file_status
@@ -31,19 +31,11 @@ from workers.storage import MiB, StorageBackend, StorageError, StorageUnavailabl
 
 log = logging.getLogger(__name__)
 
-CONTENT_TYPES = {
-    "flv": "video/x-flv",
-    "mp4": "video/mp4",
-    "m3u8": "application/vnd.apple.mpegurl",
-    "ts": "video/mp2t",
-    "aac": "audio/aac",
-    "mp3": "audio/mpeg",
-}
-
 
 @dataclass(frozen=True)
 class PackagedResult:
-    """A finished deliverable as the media engine reports it (mirrors ``workers.engine.PackagedFile``)."""
+    """A finished deliverable as the media engine reports it (``recorder_files.packaged_result`` translates the
+    engine's ``PackagedFile``; this module stays free of the engine, so web processes never load PyAV)."""
 
     format: str
     path: Path | None
@@ -141,7 +133,7 @@ def record_file_upload(*, file_id: int) -> UploadOutcome:
         for part in parts:
             key = file_key(file, None if part == local else part.name)
             stored = _already_stored(backend, part, key) if part != local else None
-            stored = stored or backend.upload(part, key, content_type=CONTENT_TYPES.get(part.suffix.lstrip(".")))
+            stored = stored or backend.upload(part, key, content_type=content_type(part))
     except StorageUnavailable as exc:
         _upload_release(file.pk, lease)
         return UploadOutcome(stored=False, error=f"storage unavailable: {exc}", retryable=True)
@@ -222,11 +214,11 @@ def task_hls_sync(*, task: RecordTask, playlist: Path) -> int:
     for segment in sorted(playlist.parent.glob(f"{playlist.stem}_*.ts")):
         if segment.name in done:
             continue
-        backend.upload(segment, object_key(playlist.stem, "m3u8", segment.name), content_type=CONTENT_TYPES["ts"])
+        backend.upload(segment, object_key(playlist.stem, "m3u8", segment.name), content_type=content_type(segment))
         done.add(segment.name)
         sent += 1
     ledger.write_text("\n".join(sorted(done)))
-    backend.upload(playlist, object_key(playlist.stem, "m3u8"), content_type=CONTENT_TYPES["m3u8"])
+    backend.upload(playlist, object_key(playlist.stem, "m3u8"), content_type=content_type(playlist))
     return sent
 
 

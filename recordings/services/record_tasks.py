@@ -24,6 +24,7 @@ from recordings.services.callbacks import callback_task_status
 from recordings.services.recorders import recorder_redispatch
 from rules.models import Domain
 from rules.selectors import domain_for_host
+from templates_app.constants import DEFAULT_RECORD_INTERVAL
 from templates_app.models import RecordTemplate
 
 SCHEDULE_AHEAD = timedelta(days=7)
@@ -45,15 +46,11 @@ def _domain_of_app(app: App, name: str) -> Domain:
 
 def _frozen(template: RecordTemplate | None, formats: dict[str, Any] | None, record_type: str | None) -> dict[str, Any]:
     if template is not None:
-        return {
-            "formats": template.frozen_formats(),
-            "record_type": record_type or template.record_type,
-            "file_name_template": template.file_name_template,
-            "hls_continue_duration": template.hls_continue_duration,
-        }
+        frozen = template.frozen_parameters()
+        return {**frozen, "record_type": record_type or frozen["record_type"]}
     frozen = {
         fmt: {
-            "record_interval": int(opts.get("record_interval", 1800)),
+            "record_interval": int(opts.get("record_interval", DEFAULT_RECORD_INTERVAL)),
             "storage_time": int(opts.get("storage_time", 0)),
         }
         for fmt, opts in (formats or {}).items()
@@ -129,7 +126,7 @@ def task_create_scheduled(
     domain: str,
     app_name: str,
     stream_name: str,
-    end_time: datetime,
+    end_time: datetime | None = None,
     start_time: datetime | None = None,
     template: RecordTemplate | None = None,
     formats: dict[str, Any] | None = None,
@@ -139,6 +136,8 @@ def task_create_scheduled(
     """Record every push of a stream inside [start_time, end_time]; a push already live is recorded from start."""
     now = now or timezone.now()
     start = start_time or now
+    if end_time is None:
+        raise ValidationError({"end_time": "is required for a scheduled task"})
     errors: dict[str, str] = {}
     if end_time <= start:
         errors["end_time"] = "must be after start_time"

@@ -134,10 +134,7 @@ def _rule_task(session: PublishSession, domain: Domain) -> list[RecordTask]:
         template=template,
         rule=rule,
         session=session,
-        formats=template.frozen_formats(),
-        record_type=template.record_type,
-        file_name_template=template.file_name_template,
-        hls_continue_duration=template.hls_continue_duration,
+        **template.frozen_parameters(),
     )
     return [task]
 

@@ -19,6 +19,8 @@ from django.test import override_settings
 
 from deploy.nginx_rtmp import NginxRtmp
 from liverecord.celery import app as celery_app
+from recordings.choices import FileStatus
+from recordings.models import RecordFile
 from tests.support.ports import free_port
 
 HOOK_TOKEN = "e2e-hook-token"
@@ -81,8 +83,6 @@ def settled_files(timeout: float = 20, *, count: int | None = None, **filters: A
     Uploads run on the worker after the recorder is done: reading a file while it is moved from the staging
     folder to storage races with the upload.
     """
-    from recordings.choices import FileStatus
-    from recordings.models import RecordFile
 
     def settled() -> list[Any] | None:
         rows = list(RecordFile.objects.filter(**filters).order_by("format", "start_time"))

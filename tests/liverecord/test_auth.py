@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from liverecord.models import ApiKey, App
+from templates_app.models import RecordTemplate
 from tests.conftest import Tenant
 
 URL = "/api/v1/record-templates/"
@@ -65,8 +66,6 @@ def test_rate_limit_is_per_app_with_retry_after(tenant: Tenant, other_tenant: Te
 
 
 def test_page_size_is_capped_at_500(tenant: Tenant) -> None:
-    from templates_app.models import RecordTemplate
-
     RecordTemplate.objects.bulk_create(RecordTemplate(app=tenant.app, name=f"t{i}") for i in range(501))
     body = tenant.client.get(URL, {"page_size": 1000}).json()
     assert body["count"] == 501 and len(body["results"]) == 500

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import requests
-from django.test import override_settings
+from django.contrib.auth import get_user_model
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from recordings.choices import CallbackEvent, DeliveryStatus, FileStatus
@@ -310,9 +311,6 @@ def test_the_default_budget_is_six_attempts_over_about_an_hour(
 
 
 def test_the_file_page_shows_its_callback_history(tenant: Tenant, dirs: Path, receiver: HookReceiver) -> None:
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
     task = make_world(tenant, receiver, None)
     answers = iter([500, 200])
     receiver.handler = lambda request: next(answers)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from rules.models import Domain, RecordRule, StorageTarget
 from templates_app.models import RecordTemplate
@@ -150,8 +151,6 @@ class TestDomainRules:
         assert_invalid(response, "storage", f"does not exist: no object with id {foreign.pk} in this app")
 
     def test_secrets_are_encrypted_at_rest(self, tenant: Tenant) -> None:
-        from django.db import connection
-
         tenant.client.post(DOMAINS, {"name": "g.tv", "push_auth_key": "plain-push-key"}, format="json")
         with connection.cursor() as cursor:
             cursor.execute("SELECT push_auth_key FROM rules_domain WHERE name = %s", ["g.tv"])

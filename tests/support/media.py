@@ -319,7 +319,7 @@ def open_pull(
     so a pull started from inside the hook races the push. Do NOT pass the rtmp ``timeout`` option:
     for rtmp it means "listen for an incoming connection"; PyAV's ``timeout=`` argument is fine.
     """
-    import av  # local: media.py stays usable without PyAV
+    import av  # noqa: PLC0415 - media.py stays usable without PyAV
 
     deadline = time.monotonic() + retry_for
     while True:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -90,6 +91,4 @@ class Command(BaseCommand):
 
 
 def _utc(epoch: float) -> Any:
-    from datetime import UTC, datetime
-
     return datetime.fromtimestamp(epoch, tz=UTC)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from moto.server import ThreadedMotoServer
 
-from tests.support.ports import free_port
+from tests.support.ports import free_port, wait_port, wait_port_closed
 from workers.storage import MiB, StorageConfig, StorageUnavailable, StorageVerifyError, backend_for
 from workers.storage.s3 import S3Storage
 
@@ -169,10 +170,6 @@ def test_a_dead_server_fails_fast_with_storage_unavailable(tmp_path: Path) -> No
 
 def test_a_stopped_server_makes_upload_raise_storage_unavailable(tmp_path: Path) -> None:
     # its own server: stopping the module's would break the other tests
-    from moto.server import ThreadedMotoServer
-
-    from tests.support.ports import wait_port, wait_port_closed
-
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
