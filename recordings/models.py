@@ -131,11 +131,7 @@ class PublishSession(TimeStampedModel):
         blank=True,
         help_text="Why the recording has not started yet, e.g. every worker that tried was full.",
     )
-    recorder_refusals = models.PositiveIntegerField(
-        verbose_name="recorder refusals",
-        default=0,
-        help_text="Full workers that turned this recorder down in a row; each waits longer before offering it again.",
-    )
+    recorder_refusals = models.PositiveIntegerField(verbose_name="refusals by full workers in a row", default=0)
     video_codec = models.CharField(verbose_name="video codec", max_length=32, blank=True)
     audio_codec = models.CharField(verbose_name="audio codec", max_length=32, blank=True)
     width = models.PositiveIntegerField(verbose_name="width", null=True, blank=True)
@@ -374,12 +370,7 @@ class RecordFile(TimeStampedModel):
         help_text="When storage first failed; the file is retried until LIVEREC_BACKUP_RETENTION after this.",
     )
     next_retry_at = models.DateTimeField(verbose_name="next upload retry", null=True, blank=True, db_index=True)
-    upload_lease_until = models.DateTimeField(
-        verbose_name="upload claimed until",
-        null=True,
-        blank=True,
-        help_text="An upload in progress holds the file until then; another run of the upload leaves it alone.",
-    )
+    upload_lease_until = models.DateTimeField(verbose_name="upload claimed until", null=True, blank=True)
 
     class Meta:
         ordering = ["-start_time"]

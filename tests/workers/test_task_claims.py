@@ -16,7 +16,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from recordings.choices import CallbackEvent, DeliveryStatus, FileStatus, TaskStatus
-from recordings.models import CallbackDelivery, RecordFile, RecordTask
+from recordings.models import CallbackDelivery, PublishSession, RecordFile, RecordTask
 from recordings.services import (
     callbacks_resend_due,
     record_file_store,
@@ -29,6 +29,8 @@ from tests.recordings.test_uploads import bucket_name, dirs, make_world, package
 from tests.support.hook_receiver import HookReceiver
 from tests.support.s3 import S3Server
 from workers.engine import HlsPlaylistWriter
+from workers.session_recorder import run_session_recorder
+from workers.session_recorder.admission import recorder_slots
 from workers.tasks import close_hls_playlist, deliver_callback, upload_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -210,9 +212,6 @@ def test_two_runs_of_one_close_store_one_playlist(open_playlist: RecordTask) -> 
 
 
 def test_a_full_worker_offers_a_recorder_again_later_each_time(tenant: Tenant) -> None:
-    from recordings.models import PublishSession
-    from workers.session_recorder.run import recorder_slots, run_session_recorder
-
     session = PublishSession.objects.create(
         app=tenant.app,
         domain_name="push.tv",
