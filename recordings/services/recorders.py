@@ -21,9 +21,12 @@ log = logging.getLogger(__name__)
 
 #: A recorder job queued this long ago and never started is queued again (its message was lost).
 PENDING_REQUEUE = timedelta(seconds=60)
-#: A recorder job that a full worker turned down is offered again after this long, doubling up to the max: below
+#: A recorder job that a full worker turned down is offered again after a second, ``REFUSED_REQUEUE_FAST`` times
+#: (a worker that is starting, or a slot about to free, takes it within seconds: a waiting job is held by whichever
+#: worker fetched it, so fewer offers mean a later handover), then after 2, 4, 8 s up to the max: below
 #: ``PENDING_REQUEUE``, so the watchdog never takes a job that waits for a worker for a lost one.
 REFUSED_REQUEUE_FIRST = 1.0
+REFUSED_REQUEUE_FAST = 20
 REFUSED_REQUEUE_MAX = 10.0
 
 
@@ -60,9 +63,9 @@ def recorder_claim(*, session_id: int) -> bool:
 def recorder_refused(*, session_id: int, reason: str) -> float | None:
     """A full worker turned the recorder job down: say so on the session and tasks, and tell when to offer it again.
 
-    Returns the seconds before the job goes back to the queue, doubling with every refusal in a row (from
-    ``REFUSED_REQUEUE_FIRST`` up to ``REFUSED_REQUEUE_MAX``, with jitter): while every worker is full, the job
-    does not circle the queue every second. None when the session no longer waits for a recorder.
+    Returns the seconds before the job goes back to the queue (``recorder_requeue_delay``: longer with the
+    refusals in a row): while every worker stays full, the job does not circle the queue every second forever.
+    None when the session no longer waits for a recorder.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -81,8 +84,10 @@ def recorder_refused(*, session_id: int, reason: str) -> float | None:
 
 
 def recorder_requeue_delay(*, refusals: int, rng: random.Random | None = None) -> float:
-    """Seconds before a job refused ``refusals`` times in a row is offered again: 1, 2, 4, 8, then 10, ±20 %."""
-    base = min(REFUSED_REQUEUE_MAX, REFUSED_REQUEUE_FIRST * 2 ** max(refusals - 1, 0))
+    """Seconds before a job refused ``refusals`` times in a row is offered again, ±20 %: 1 s for the first twenty
+    refusals, then 2, 4, 8 and 10 s from then on."""
+    doublings = max(refusals - REFUSED_REQUEUE_FAST, 0)
+    base = min(REFUSED_REQUEUE_MAX, REFUSED_REQUEUE_FIRST * 2**doublings)
     return base * (rng or random).uniform(0.8, 1.2)
 
 

@@ -28,13 +28,13 @@ def waiting_session(tenant: Tenant) -> PublishSession:
     )
 
 
-def test_each_refusal_in_a_row_waits_twice_as_long_up_to_ten_seconds(tenant: Tenant) -> None:
+def test_refusals_in_a_row_are_offered_again_every_second_then_ever_later_up_to_ten_seconds(tenant: Tenant) -> None:
     session = waiting_session(tenant)
-    delays = [recorder_refused(session_id=session.pk, reason="worker w/1 is full") for _ in range(6)]
-    for delay, base in zip(delays, [1, 2, 4, 8, 10, 10], strict=True):
+    delays = [recorder_refused(session_id=session.pk, reason="worker w/1 is full") for _ in range(25)]
+    for delay, base in zip(delays, [1] * 20 + [2, 4, 8, 10, 10], strict=True):
         assert delay is not None and 0.8 * base <= delay <= 1.2 * base
     session.refresh_from_db()
-    assert (session.recorder_refusals, session.recorder_note) == (6, "worker w/1 is full")
+    assert (session.recorder_refusals, session.recorder_note) == (25, "worker w/1 is full")
 
     assert recorder_claim(session_id=session.pk)
     session.refresh_from_db()
