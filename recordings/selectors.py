@@ -1,4 +1,4 @@
-"""Reads on files: download links (signed local URLs, presigned S3/COS URLs)."""
+"""Reads: files' download links (signed local URLs, presigned S3/COS URLs), live sessions and their warnings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from recordings.choices import FileStatus
+from liverecord.models import App
+from recordings.choices import FileStatus, SessionStatus
 from recordings.file_locations import file_backend, file_key, is_local
 from recordings.models import PublishSession, RecordFile
 from workers.storage import StorageError
@@ -66,3 +67,14 @@ def session_warnings(session: PublishSession) -> list[str]:
                     f"keyframe interval {session.gop_seconds:.1f} s is longer than the {fmt} file length {interval} s"
                 )
     return warnings
+
+
+def session_live(*, app: App, domain: str, app_name: str, stream_name: str) -> PublishSession | None:
+    """The stream's live session (the newest, should a stale one linger)."""
+    return (
+        PublishSession.objects.filter(
+            app=app, domain_name=domain, app_name=app_name, stream_name=stream_name, status=SessionStatus.LIVE
+        )
+        .order_by("-started_at")
+        .first()
+    )

@@ -22,8 +22,7 @@ from recordings.services import (
     task_hls_sync,
     task_windows_tick,
 )
-from recordings.services.recorder_files import task_hls_close
-from workers.session_recorder import run_session_recorder
+from workers.session_recorder import close_task_playlist, run_session_recorder
 from workers.storage import StorageError
 
 logger = logging.getLogger(__name__)
@@ -72,7 +71,7 @@ def task_windows() -> dict[str, int]:
 )
 def close_hls_playlist(task_id: int) -> None:
     """A task's reconnect window is over: end its HLS playlist, store it, announce it. Idempotent."""
-    task_hls_close(task_id=task_id)
+    close_task_playlist(task_id)
 
 
 @shared_task(

@@ -30,6 +30,7 @@ from recordings.services.record_tasks import (
     task_stop,
     task_windows_tick,
 )
+from recordings.services.recorder_files import PlaylistCloser, record_files_salvage, task_resume_point
 from recordings.services.recorders import (
     recorder_claim,
     recorder_redispatch,
@@ -48,6 +49,7 @@ from recordings.services.sessions import (
 
 __all__ = [
     "PackagedResult",
+    "PlaylistCloser",
     "PushInfo",
     "PushRefused",
     "UploadOutcome",
@@ -64,6 +66,7 @@ __all__ = [
     "record_file_upload",
     "record_files_expire",
     "record_files_retry_backups",
+    "record_files_salvage",
     "recorder_claim",
     "recorder_redispatch",
     "recorder_refused",
@@ -80,6 +83,7 @@ __all__ = [
     "task_hls_hold",
     "task_hls_sync",
     "task_recording_finished",
+    "task_resume_point",
     "task_stop",
     "task_windows_tick",
 ]

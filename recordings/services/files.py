@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PackagedResult:
-    """A finished deliverable as the media engine reports it (``recorder_files.packaged_result`` translates the
-    engine's ``PackagedFile``; this module stays free of the engine, so web processes never load PyAV)."""
+    """A finished deliverable as the media engine reports it (``workers.session_recorder.results.packaged_result``
+    is the one translation of the engine's ``PackagedFile``: ``recordings`` never imports PyAV)."""
 
     format: str
     path: Path | None

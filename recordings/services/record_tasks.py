@@ -17,9 +17,10 @@ from django.utils import timezone
 
 from liverecord.errors import ConflictError
 from liverecord.models import App
-from recordings.choices import FINAL_TASK_STATUSES, SessionStatus, TaskKind, TaskStatus
+from recordings.choices import FINAL_TASK_STATUSES, TaskKind, TaskStatus
 from recordings.dispatch import CLOSE_HLS_PLAYLIST, send_after_commit
 from recordings.models import PublishSession, RecordTask
+from recordings.selectors import session_live
 from recordings.services.callbacks import callback_task_status
 from recordings.services.recorders import recorder_redispatch
 from rules.models import Domain
@@ -79,16 +80,6 @@ def _where_and_what(
         "template": template,
         **_frozen(template, formats, record_type),
     }
-
-
-def live_session(*, app: App, domain: str, app_name: str, stream_name: str) -> PublishSession | None:
-    return (
-        PublishSession.objects.filter(
-            app=app, domain_name=domain, app_name=app_name, stream_name=stream_name, status=SessionStatus.LIVE
-        )
-        .order_by("-started_at")
-        .first()
-    )
 
 
 def _overlapping(
@@ -188,7 +179,7 @@ def task_create_highlight(
         raise ValidationError(
             {"lookback_seconds": f"must be between 0 and {domain_row.lookback_seconds} (the domain's lookback_seconds)"}
         )
-    session = live_session(app=app, domain=domain, app_name=app_name, stream_name=stream_name)
+    session = session_live(app=app, domain=domain, app_name=app_name, stream_name=stream_name)
     if session is None:
         raise ConflictError("the stream is not live", code="stream_not_live")
     start = now - timedelta(seconds=lookback_seconds)
@@ -205,7 +196,7 @@ def task_create_highlight(
 
 
 def _open_window(task: RecordTask, *, now: datetime, domain: Domain | None = None) -> None:
-    session = live_session(app=task.app, domain=task.domain, app_name=task.app_name, stream_name=task.stream_name)
+    session = session_live(app=task.app, domain=task.domain, app_name=task.app_name, stream_name=task.stream_name)
     if session is not None:
         _attach(task, session, now=now)
     elif task.status != TaskStatus.WAITING:

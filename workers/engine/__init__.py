@@ -1,7 +1,7 @@
 """The media engine: pull a live stream once, spool it, package it many ways.
 
-Plain Python over PyAV, no Django: the Celery task in ``workers.tasks`` wires
-it to the models. See DESIGN.md, "The media engine".
+Plain Python over PyAV, no Django: ``workers.session_recorder`` wires it to
+the models. See DESIGN.md, "The media engine".
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ Distinct from ``workers.engine.recorder`` (the Django-free engine): this package
 - ``run``: one recorder job (admission, claim, spool fence, the engine's run, the end of the session)
 - ``listener``: engine events → services; the rows' state (push ended, task stopped) → engine calls
 - ``specs``: a record task as the engine's ``RecordingSpec``
+- ``results``: the engine's ``PackagedFile`` as the services' ``PackagedResult``; open playlists closed
+- ``held_playlist``: the close of a playlist held open for reconnects (Celery task ``close_hls_playlist``)
 - ``hls_sync``: when to queue the upload of a live HLS playlist
 - ``admission``: the process's recorder slots
 - ``db_retry``: writes that wait out a database restart
@@ -12,6 +14,7 @@ Distinct from ``workers.engine.recorder`` (the Django-free engine): this package
 """
 
 from workers.session_recorder.db_retry import until_database_answers
+from workers.session_recorder.held_playlist import close_task_playlist
 from workers.session_recorder.run import run_session_recorder
 
-__all__ = ["run_session_recorder", "until_database_answers"]
+__all__ = ["close_task_playlist", "run_session_recorder", "until_database_answers"]

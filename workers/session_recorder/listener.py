@@ -15,10 +15,10 @@ from recordings.choices import FINAL_TASK_STATUSES, SessionStatus, TaskStatus
 from recordings.file_locations import task_output_dir
 from recordings.models import PublishSession, RecordTask
 from recordings.services import record_file_store, session_record_stats, task_hls_hold, task_recording_finished
-from recordings.services.recorder_files import packaged_result
 from workers.engine import PackagedFile, RecorderListener, StreamRecorder, StreamStats
 from workers.session_recorder.db_retry import until_database_answers
 from workers.session_recorder.hls_sync import LivePlaylistSync
+from workers.session_recorder.results import packaged_result
 from workers.session_recorder.specs import recording_spec
 
 log = logging.getLogger(__name__)

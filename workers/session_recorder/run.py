@@ -14,16 +14,17 @@ from django.utils import timezone
 from recordings.choices import FINAL_TASK_STATUSES
 from recordings.models import PublishSession, RecordTask
 from recordings.services import (
+    record_files_salvage,
     recorder_claim,
     recorder_refused,
     session_needs_spool,
     session_record_stats,
     session_recorder_finished,
 )
-from recordings.services.recorder_files import record_files_salvage
 from workers.engine import IngestRecord, SourceError, StreamRecorder, sweep_orphans
 from workers.session_recorder.admission import recorder_slots
 from workers.session_recorder.listener import SessionListener
+from workers.session_recorder.results import dead_worker_playlist_closer
 from workers.session_recorder.specs import recording_spec
 from workers.session_recorder.spool_cleanup import clean_spool
 from workers.spool_lock import spool_fence
@@ -92,7 +93,7 @@ def _record_claimed_session(session: PublishSession) -> None:
     )
     listener.recorder = recorder
     for task in tasks.values():
-        record_files_salvage(task=task, session=session)
+        record_files_salvage(task=task, close_playlist=dead_worker_playlist_closer(session, task.public_id))
         recorder.add_recording(recording_spec(task))
     error = ""
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from recordings.file_locations import task_output_dir
 from recordings.models import RecordTask
-from recordings.services.recorder_files import task_resume_point
+from recordings.services import task_resume_point
 from templates_app.naming import NameContext, render_file_name
 from workers.engine import RecordingSpec
 
