@@ -1,4 +1,5 @@
-"""``task_hls_close``: a playlist held open for reconnects is ended, stored as one file and announced, once."""
+"""``close_task_playlist`` (Celery task ``close_hls_playlist``): a playlist held open for reconnects is ended,
+stored as one file and announced, once."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from django.test import override_settings
 from recordings.choices import FileStatus, TaskStatus
 from recordings.dispatch import UPLOAD_FILE
 from recordings.models import RecordFile, RecordTask
-from recordings.services.recorder_files import task_hls_close
 from tests.conftest import Tenant
 from workers.engine import HlsPlaylistWriter
+from workers.session_recorder import close_task_playlist
 
 START = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 pytestmark = pytest.mark.django_db
@@ -80,7 +81,7 @@ def test_the_held_playlist_is_ended_stored_as_one_file_and_uploaded(
     playlist = held_playlist(spool)
     task = holding_task(tenant, playlist, hls_close_lease_until=START)
     with django_capture_on_commit_callbacks(execute=True):
-        task_hls_close(task_id=task.pk)
+        close_task_playlist(task.pk)
     (file,) = RecordFile.objects.filter(task=task)
     assert (file.format, file.status, file.name, file.storage_time) == (
         "hls",
@@ -102,7 +103,7 @@ def test_the_held_playlist_is_ended_stored_as_one_file_and_uploaded(
 
 def test_a_playlist_stitched_over_two_pushes_is_one_file(tenant: Tenant, spool: Path, sent: mock.MagicMock) -> None:
     task = holding_task(tenant, held_playlist(spool, pushes=2))
-    task_hls_close(task_id=task.pk)
+    close_task_playlist(task.pk)
     (file,) = RecordFile.objects.filter(task=task)
     assert file.duration == 10.0 and file.end_time == START + timedelta(seconds=10)
     text = Path(file.local_path).read_text()
@@ -111,15 +112,15 @@ def test_a_playlist_stitched_over_two_pushes_is_one_file(tenant: Tenant, spool: 
 
 def test_closing_twice_stores_one_file(tenant: Tenant, spool: Path, sent: mock.MagicMock) -> None:
     task = holding_task(tenant, held_playlist(spool))
-    task_hls_close(task_id=task.pk)
-    task_hls_close(task_id=task.pk)
+    close_task_playlist(task.pk)
+    close_task_playlist(task.pk)
     assert RecordFile.objects.filter(task=task).count() == 1
 
 
 def test_a_task_that_holds_no_playlist_is_left_alone(tenant: Tenant, spool: Path, sent: mock.MagicMock) -> None:
     task = holding_task(tenant, None)
-    task_hls_close(task_id=task.pk)
-    task_hls_close(task_id=task.pk + 1000)  # gone: nothing to do either
+    close_task_playlist(task.pk)
+    close_task_playlist(task.pk + 1000)  # gone: nothing to do either
     assert not RecordFile.objects.exists() and sent.call_count == 0
 
 
@@ -129,7 +130,7 @@ def test_a_held_playlist_that_is_gone_is_forgotten_without_a_file(
     playlist = held_playlist(spool)
     task = holding_task(tenant, playlist)
     playlist.path.unlink()
-    task_hls_close(task_id=task.pk)
+    close_task_playlist(task.pk)
     task.refresh_from_db()
     assert task.hls_pending is None, "beat does not queue its close again and again"
     assert not RecordFile.objects.exists()
