@@ -86,7 +86,7 @@ class Source:
         self.video: Any = None
         self.audio: Any = None
         self._stop = threading.Event()
-        self.last_packet_monotonic = clock()
+        self.last_packet_monotonic = time.monotonic()
 
     def open(self) -> None:
         if self.ingest_record is not None and self._open_ingest_record():
