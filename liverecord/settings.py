@@ -249,6 +249,9 @@ LIVEREC_UPLOAD_RETRY_DELAYS = env_float_list("LIVEREC_UPLOAD_RETRY_DELAYS", [5.0
 LIVEREC_BACKUP_RETRY_SECONDS = env_int("LIVEREC_BACKUP_RETRY_SECONDS", 300, minimum=1)
 # An upload still "uploading" after this long lost its message (a killed worker): beat queues it again.
 LIVEREC_UPLOAD_STUCK_SECONDS = env_int("LIVEREC_UPLOAD_STUCK_SECONDS", 300, minimum=10)
+# An upload claims its file for this long, plus a second per MiB: a second run of the same upload (a re-queued
+# message) leaves it alone until then; past it the claim is taken for dead (a killed worker) and beat queues it again.
+LIVEREC_UPLOAD_LEASE_SECONDS = env_int("LIVEREC_UPLOAD_LEASE_SECONDS", 300, minimum=5)
 LIVEREC_BACKUP_RETENTION = env_int("LIVEREC_BACKUP_RETENTION", 3 * 86400, minimum=60)
 # Callbacks: a 2xx within the timeout is success; otherwise 6 attempts in all, retried with exponential backoff
 # and jitter over about an hour (workers.callbacks.backoff_delays), or after these fixed delays when set.

@@ -131,6 +131,7 @@ class PublishSession(TimeStampedModel):
         blank=True,
         help_text="Why the recording has not started yet, e.g. every worker that tried was full.",
     )
+    recorder_refusals = models.PositiveIntegerField(verbose_name="refusals by full workers in a row", default=0)
     video_codec = models.CharField(verbose_name="video codec", max_length=32, blank=True)
     audio_codec = models.CharField(verbose_name="audio codec", max_length=32, blank=True)
     width = models.PositiveIntegerField(verbose_name="width", null=True, blank=True)
@@ -260,6 +261,12 @@ class RecordTask(TimeStampedModel):
         blank=True,
         help_text="The playlist kept open for reconnects: path, start and codecs; announced when it is closed.",
     )
+    hls_close_lease_until = models.DateTimeField(
+        verbose_name="playlist close queued until",
+        null=True,
+        blank=True,
+        help_text="The close of the open playlist is queued; beat queues it again only after this (a lost job).",
+    )
     error = models.TextField(verbose_name="error", blank=True)
 
     class Meta:
@@ -363,6 +370,7 @@ class RecordFile(TimeStampedModel):
         help_text="When storage first failed; the file is retried until LIVEREC_BACKUP_RETENTION after this.",
     )
     next_retry_at = models.DateTimeField(verbose_name="next upload retry", null=True, blank=True, db_index=True)
+    upload_lease_until = models.DateTimeField(verbose_name="upload claimed until", null=True, blank=True)
 
     class Meta:
         ordering = ["-start_time"]
@@ -429,6 +437,12 @@ class CallbackDelivery(TimeStampedModel):
     next_attempt_at = models.DateTimeField(verbose_name="next attempt", null=True, blank=True, db_index=True)
     delivered_at = models.DateTimeField(verbose_name="delivered at", null=True, blank=True)
     last_error = models.CharField(verbose_name="last error", max_length=500, blank=True)
+    lease_until = models.DateTimeField(
+        verbose_name="attempt claimed until",
+        null=True,
+        blank=True,
+        help_text="An attempt in progress holds the delivery until then, so two runs never POST it twice.",
+    )
     file = models.ForeignKey(
         RecordFile,
         verbose_name="file",

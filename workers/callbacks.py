@@ -34,7 +34,7 @@ import hmac
 import json
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,13 +118,21 @@ class DeliveryAttempt:
     response_excerpt: str  # the first 500 characters of the answer
 
 
-def deliver(url: str, raw_body: bytes, headers: Mapping[str, str], *, timeout: float = 10.0) -> DeliveryAttempt:
+def deliver(
+    url: str,
+    raw_body: bytes,
+    headers: Mapping[str, str],
+    *,
+    timeout: float = 10.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> DeliveryAttempt:
     """POST raw_body to url once. A 2xx answer within timeout is ok; never raises for network errors.
 
     Redirects are not followed (a 3xx is a failure: the signed body must not be replayed elsewhere).
     ``timeout`` bounds the whole exchange, not only each socket read: a receiver trickling bytes fails too.
+    ``clock`` (seconds, monotonic) times the exchange; tests inject one.
     """
-    started = time.monotonic()
+    started = clock()
     status: int | None = None
     excerpt = ""
     error = ""
@@ -144,7 +152,7 @@ def deliver(url: str, raw_body: bytes, headers: Mapping[str, str], *, timeout: f
                 if got < 4 * _EXCERPT_CHARS:
                     chunks.append(chunk)
                     got += len(chunk)
-                if time.monotonic() - started > timeout:
+                if clock() - started > timeout:
                     raise requests.Timeout(f"answer not complete within {timeout:g}s")
             excerpt = b"".join(chunks).decode(resp.encoding or "utf-8", "replace")[:_EXCERPT_CHARS]
     except requests.Timeout as exc:
@@ -153,7 +161,7 @@ def deliver(url: str, raw_body: bytes, headers: Mapping[str, str], *, timeout: f
         error = f"{type(exc).__name__}: {exc}"
     except (OSError, ValueError) as exc:  # e.g. an invalid URL that requests does not wrap
         error = f"{type(exc).__name__}: {exc}"
-    duration_ms = int((time.monotonic() - started) * 1000)
+    duration_ms = int((clock() - started) * 1000)
     if not error and duration_ms > timeout * 1000:
         error = f"answer took {duration_ms} ms, longer than {timeout:g}s"
     if not error and status is not None and not 200 <= status < 300:

@@ -48,16 +48,13 @@ def ping(token: str) -> str:
     return token
 
 
-#: A full worker puts a recorder job back on the queue after this long.
-REFUSED_REQUEUE_SECONDS = 1.0
-
-
 @shared_task(name="liverecord.record_stream", acks_late=True)
 def record_stream(session_id: int) -> None:
     """Pull one live stream once and make every recording attached to its session."""
-    if not run_session_recorder(session_id):
+    requeue_after = run_session_recorder(session_id)
+    if requeue_after is not None:
         # This worker is full: back to the queue, for another worker (the reason is on the session and tasks).
-        record_stream.apply_async((session_id,), countdown=REFUSED_REQUEUE_SECONDS)
+        record_stream.apply_async((session_id,), countdown=requeue_after)
 
 
 @shared_task(name="liverecord.task_windows", acks_late=True, ignore_result=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from liverecord.models import App
@@ -19,6 +20,9 @@ from rules.models import Domain
 from rules.selectors import domain_for_host
 from rules.validators import private_address_reason
 from workers.callbacks import DeliveryAttempt, backoff_delays, deliver, sign_body
+
+#: How much longer than the callback timeout an attempt holds its delivery (connect, logging, a slow database).
+CLAIM_MARGIN_SECONDS = 30
 
 
 def _unix(moment: datetime | None) -> int:
@@ -64,9 +68,9 @@ def _dispatch(delivery_id: int, countdown: float = 0.0) -> None:
 
 def callback_attempt(*, delivery_id: int) -> float | None:
     """One signed attempt, logged. Returns the delay before the next attempt, or None when done (or gone)."""
-    delivery = CallbackDelivery.objects.select_related("domain").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status != DeliveryStatus.PENDING:
-        return None
+    if not _attempt_claim(delivery_id):
+        return None  # delivered, given up, gone, or another run is POSTing it right now
+    delivery = CallbackDelivery.objects.select_related("domain").get(pk=delivery_id)
     key = delivery.domain.callback_key if delivery.domain is not None else ""
     raw, headers = sign_body(delivery.body, key=key or "", appid=delivery.app_id, now=int(time.time()))
     refused = None if settings.LIVEREC_ALLOW_PRIVATE_CALLBACKS else private_address_reason(delivery.url)
@@ -101,8 +105,24 @@ def callback_attempt(*, delivery_id: int) -> float | None:
             delay = delays[delivery.attempts - 1]
             delivery.next_attempt_at = now + timedelta(seconds=delay)
         delivery.last_error = (result.error or (f"HTTP {result.status_code}" if not result.ok else ""))[:500]
+        delivery.lease_until = None
         delivery.save()
     return delay
+
+
+def _attempt_claim(delivery_id: int) -> bool:
+    """Claim a pending delivery for one attempt (a conditional update): of two runs of the job, one POSTs.
+
+    The lease outlasts the longest attempt (the timeout, plus the connect and the logging); a worker killed
+    mid-attempt holds the delivery no longer than that, then its retry or beat's resend takes it.
+    """
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.LIVEREC_CALLBACK_TIMEOUT + CLAIM_MARGIN_SECONDS)
+    return bool(
+        CallbackDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+        .update(lease_until=lease, updated=now)
+    )
 
 
 def callback_redeliver(*, delivery: CallbackDelivery) -> CallbackDelivery:
@@ -118,7 +138,9 @@ def callbacks_resend_due(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     due = list(
         CallbackDelivery.objects.filter(
-            status=DeliveryStatus.PENDING, next_attempt_at__lte=now - timedelta(seconds=60)
+            Q(lease_until__isnull=True) | Q(lease_until__lte=now),
+            status=DeliveryStatus.PENDING,
+            next_attempt_at__lte=now - timedelta(seconds=60),
         ).values_list("pk", flat=True)[:500]
     )
     for delivery_id in due:

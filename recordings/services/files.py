@@ -16,7 +16,7 @@ from pathlib import Path
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from liverecord.errors import ConflictError
@@ -27,7 +27,7 @@ from recordings.models import RecordFile, RecordTask
 from recordings.selectors import file_public_url
 from recordings.services.callbacks import callback_file_status
 from templates_app.choices import Format
-from workers.storage import StorageBackend, StorageError, StorageUnavailable, StoredObject, backend_for
+from workers.storage import MiB, StorageBackend, StorageError, StorageUnavailable, StoredObject, backend_for
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,10 @@ def record_file_upload(*, file_id: int) -> UploadOutcome:
     if not all(p.exists() for p in parts):
         missing = ", ".join(p.name for p in parts if not p.exists())
         return UploadOutcome(stored=False, error=f"local copy missing: {missing}")
+    lease = _upload_claim(file.pk, size=sum(p.stat().st_size for p in parts))
+    if lease is None:
+        return UploadOutcome(stored=False)  # another run holds it (or just stored it): nothing to do here
     backend = file_backend(file)
-    RecordFile.objects.filter(pk=file.pk).update(upload_attempts=file.upload_attempts + 1)
     try:
         stored = None
         for part in parts:
@@ -142,8 +144,10 @@ def record_file_upload(*, file_id: int) -> UploadOutcome:
             if live_name != local.name:
                 backend.delete(file_key(file, live_name))
     except StorageUnavailable as exc:
+        _upload_release(file.pk, lease)
         return UploadOutcome(stored=False, error=f"storage unavailable: {exc}", retryable=True)
     except (StorageError, ValueError, OSError) as exc:
+        _upload_release(file.pk, lease)
         return UploadOutcome(stored=False, error=f"{type(exc).__name__}: {exc}", retryable=True)
     assert stored is not None
     now = timezone.now()
@@ -160,7 +164,7 @@ def record_file_upload(*, file_id: int) -> UploadOutcome:
         file.checksum = (stored.checksum or stored.etag or "")[:160]
         file.stored_at = now
         file.expire_at = now + timedelta(seconds=file.storage_time) if file.storage_time else None
-        file.error, file.next_retry_at = "", None
+        file.error, file.next_retry_at, file.upload_lease_until = "", None, None
         if is_local(file):
             file.local_path = str(Path(settings.LIVEREC_MEDIA_DIR) / file.object_key)
         else:
@@ -169,6 +173,29 @@ def record_file_upload(*, file_id: int) -> UploadOutcome:
         callback_file_status(file=file, video_url=file_public_url(file) or "")
     shutil.rmtree(local.parent, ignore_errors=True)
     return UploadOutcome(stored=True)
+
+
+def _upload_claim(file_id: int, *, size: int) -> datetime | None:
+    """Claim a file for one upload (Sentry/Saleor: a conditional update, so two runs of the job upload once).
+
+    The claim is a lease: a worker killed mid-upload holds the file only until it is over, then beat queues the
+    upload again. It lasts ``LIVEREC_UPLOAD_LEASE_SECONDS`` plus a second per MiB (a slow store must not see a
+    large file uploaded twice at once). The attempt is counted in the same statement (``F()``: two workers never
+    lose one another's count). Returns the lease, or None when another run holds the file.
+    """
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.LIVEREC_UPLOAD_LEASE_SECONDS + size / MiB)
+    claimed = (
+        RecordFile.objects.filter(pk=file_id, status__in=(FileStatus.UPLOADING, FileStatus.BACKUP))
+        .filter(Q(upload_lease_until__isnull=True) | Q(upload_lease_until__lte=now))
+        .update(upload_lease_until=lease, upload_attempts=F("upload_attempts") + 1, updated=now)
+    )
+    return lease if claimed else None
+
+
+def _upload_release(file_id: int, lease: datetime) -> None:
+    """A failed attempt lets go of its claim at once, so its retry (or the backup spool's) can take the file."""
+    RecordFile.objects.filter(pk=file_id, upload_lease_until=lease).update(upload_lease_until=None)
 
 
 def _already_stored(backend: StorageBackend, part: Path, key: str) -> StoredObject | None:
@@ -245,9 +272,11 @@ def record_files_retry_backups(*, now: datetime | None = None) -> dict[str, int]
     )
     # Backups whose turn has come, and uploads that never finished (their message died with a worker).
     stuck = now - timedelta(seconds=settings.LIVEREC_UPLOAD_STUCK_SECONDS)
+    unclaimed = Q(upload_lease_until__isnull=True) | Q(upload_lease_until__lte=now)
     due = list(
         RecordFile.objects.filter(
-            Q(status=FileStatus.BACKUP, next_retry_at__lte=now) | Q(status=FileStatus.UPLOADING, updated__lt=stuck)
+            Q(status=FileStatus.BACKUP, next_retry_at__lte=now) | Q(status=FileStatus.UPLOADING, updated__lt=stuck),
+            unclaimed,
         ).values_list("pk", flat=True)[:200]
     )
     RecordFile.objects.filter(pk__in=due, status=FileStatus.UPLOADING).update(updated=now)

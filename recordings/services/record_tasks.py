@@ -36,6 +36,8 @@ HIGHLIGHT_MAX = timedelta(minutes=30)
 DEFAULT_FORMATS = {"hls": {"record_interval": 0, "storage_time": 0}}
 NOT_STARTED = (TaskStatus.SCHEDULED, TaskStatus.WAITING)
 RUNNING = (TaskStatus.RECORDING, TaskStatus.STOPPING)
+#: A queued playlist close holds its task this long; past it (the job was lost) beat queues the close again.
+HLS_CLOSE_LEASE = timedelta(seconds=60)
 
 
 def _domain_of_app(app: App, name: str) -> Domain:
@@ -225,12 +227,23 @@ def _finish(task: RecordTask, *, now: datetime, status: str = TaskStatus.FINISHE
     task.save(update_fields=["status", "stopped_at", "error", "continue_until", "updated"])
     callback_task_status(task=task)
     if task.hls_pending:
-        _dispatch_hls_close(task.pk)
+        _queue_hls_close(task, now=now)
 
 
-def _dispatch_hls_close(task_id: int) -> None:
-    """The task is over: its open HLS playlist gets #EXT-X-ENDLIST and is stored and announced (queue io)."""
-    send_after_commit(CLOSE_HLS_PLAYLIST, task_id)
+def _queue_hls_close(task: RecordTask, *, now: datetime) -> bool:
+    """The task is over: its open HLS playlist gets #EXT-X-ENDLIST and is stored and announced (queue io).
+
+    Queued once: the close is claimed on the row for ``HLS_CLOSE_LEASE``, and beat queues it again only when
+    that has passed with the playlist still open (the job was lost). Returns whether it was queued now.
+    """
+    claimed = (
+        RecordTask.objects.filter(pk=task.pk, hls_pending__isnull=False)
+        .filter(Q(hls_close_lease_until__isnull=True) | Q(hls_close_lease_until__lte=now))
+        .update(hls_close_lease_until=now + HLS_CLOSE_LEASE)
+    )
+    if claimed:
+        send_after_commit(CLOSE_HLS_PLAYLIST, task.pk)
+    return bool(claimed)
 
 
 def task_hls_hold(*, task_id: str, pending: dict[str, Any]) -> None:
@@ -239,7 +252,7 @@ def task_hls_hold(*, task_id: str, pending: dict[str, Any]) -> None:
 
 
 def task_hls_closed(*, task: RecordTask) -> None:
-    RecordTask.objects.filter(pk=task.pk).update(hls_pending=None, updated=timezone.now())
+    RecordTask.objects.filter(pk=task.pk).update(hls_pending=None, hls_close_lease_until=None, updated=timezone.now())
 
 
 @transaction.atomic
@@ -333,8 +346,7 @@ def task_windows_tick(*, now: datetime | None = None) -> dict[str, int]:
         for task in RecordTask.objects.select_for_update().filter(ended | reconnect_over, status__in=NOT_STARTED):
             _finish(task, now=now)
             closed += 1
-        for task_id in RecordTask.objects.filter(status__in=FINAL_TASK_STATUSES, hls_pending__isnull=False).values_list(
-            "pk", flat=True
-        ):
-            _dispatch_hls_close(task_id)
+        unqueued = Q(hls_close_lease_until__isnull=True) | Q(hls_close_lease_until__lte=now)
+        for task in RecordTask.objects.filter(unqueued, status__in=FINAL_TASK_STATUSES, hls_pending__isnull=False):
+            _queue_hls_close(task, now=now)
     return {"opened": opened, "closed": closed}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from recordings.choices import FINAL_TASK_STATUSES, RecorderStatus, SessionStatus
@@ -21,6 +22,13 @@ log = logging.getLogger(__name__)
 
 #: A recorder job queued this long ago and never started is queued again (its message was lost).
 PENDING_REQUEUE = timedelta(seconds=60)
+#: A recorder job that a full worker turned down is offered again after a second, ``REFUSED_REQUEUE_FAST`` times
+#: (a worker that is starting, or a slot about to free, takes it within seconds: a waiting job is held by whichever
+#: worker fetched it, so fewer offers mean a later handover), then after 2, 4, 8 s up to the max: below
+#: ``PENDING_REQUEUE``, so the watchdog never takes a job that waits for a worker for a lost one.
+REFUSED_REQUEUE_FIRST = 1.0
+REFUSED_REQUEUE_FAST = 20
+REFUSED_REQUEUE_MAX = 10.0
 
 
 def recorder_dispatch(*, session: PublishSession) -> None:
@@ -50,25 +58,46 @@ def recorder_claim(*, session_id: int) -> bool:
         # A spool-only recorder (look-back, a window about to open) still records nothing: the note stays.
         note = session.recorder_note if session.recorder_note.startswith(NOT_RECORDED) else ""
         PublishSession.objects.filter(pk=session_id).update(
-            recorder_status=RecorderStatus.RUNNING, heartbeat_at=now, recorder_note=note, updated=now
+            recorder_status=RecorderStatus.RUNNING,
+            heartbeat_at=now,
+            recorder_note=note,
+            recorder_refusals=0,
+            updated=now,
         )
     return True
 
 
-def recorder_refused(*, session_id: int, reason: str) -> None:
-    """A full worker turned the recorder job down (it goes back to the queue): say so on the session and tasks."""
+def recorder_refused(*, session_id: int, reason: str) -> float | None:
+    """A full worker turned the recorder job down: say so on the session and tasks, and tell when to offer it again.
+
+    Returns the seconds before the job goes back to the queue (``recorder_requeue_delay``: longer with the
+    refusals in a row): while every worker stays full, the job does not circle the queue every second forever.
+    None when the session no longer waits for a recorder.
+    """
     now = timezone.now()
     with transaction.atomic():
         session = PublishSession.objects.select_for_update().filter(pk=session_id).first()
         if session is None or session.recorder_status != RecorderStatus.PENDING:
-            return
+            return None
         reason = reason[:300]
         RecordTask.objects.filter(session_id=session_id).exclude(status__in=FINAL_TASK_STATUSES).filter(
             Q(error="") | Q(error=session.recorder_note)
         ).update(error=reason, updated=now)
-        PublishSession.objects.filter(pk=session_id).exclude(recorder_note__startswith=NOT_RECORDED).update(
-            recorder_note=reason, updated=now
+        # "not recorded: ..." stays: a spool-only recorder waiting for a worker still records nothing.
+        note = session.recorder_note if session.recorder_note.startswith(NOT_RECORDED) else reason
+        PublishSession.objects.filter(pk=session_id).update(
+            recorder_note=note, recorder_refusals=F("recorder_refusals") + 1, updated=now
         )
+        refusals = session.recorder_refusals + 1  # the row is locked: no other refusal counted meanwhile
+    return recorder_requeue_delay(refusals=refusals)
+
+
+def recorder_requeue_delay(*, refusals: int, rng: random.Random | None = None) -> float:
+    """Seconds before a job refused ``refusals`` times in a row is offered again, ±20 %: 1 s for the first twenty
+    refusals, then 2, 4, 8 and 10 s from then on."""
+    doublings = max(refusals - REFUSED_REQUEUE_FAST, 0)
+    base = min(REFUSED_REQUEUE_MAX, REFUSED_REQUEUE_FIRST * 2**doublings)
+    return base * (rng or random).uniform(0.8, 1.2)
 
 
 def recorders_reclaim(*, now: datetime | None = None) -> list[int]:

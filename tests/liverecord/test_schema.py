@@ -8,7 +8,16 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from playwright.sync_api import sync_playwright
 from rest_framework.test import APIClient
+
+from liverecord.api.schema import DOMAIN_NAME_PATTERN, HTTP_URL_PATTERN, RELATIVE_NAME_PATTERN
+from rules.api.serializers import SOURCE_URL_TEMPLATE_PATTERN
+from rules.validators import validate_domain_name, validate_http_url, validate_prefix, validate_source_url_template
+from templates_app.api.serializers import FILE_NAME_TEMPLATE_PATTERN
+from templates_app.naming import validate_file_name_template
 
 OPERATION_METHODS = ("get", "post", "put", "patch", "delete")
 # ReDoc's sidebar badge links Redocly's logo from their CDN; offline the image hides itself (onError).
@@ -45,7 +54,6 @@ def test_docs_pages_load_their_assets_from_the_service(anon: APIClient, db: None
 @pytest.mark.slow
 def test_swagger_ui_lists_the_operations_with_no_network(live_server: Any, transactional_db: None) -> None:
     """Chromium with every request off the live server refused: the pages still render every operation."""
-    from playwright.sync_api import sync_playwright
 
     schema = json.loads(APIClient().get("/api/schema/", {"format": "json"}).content)
     operations = sum(1 for item in schema["paths"].values() for method in item if method in OPERATION_METHODS)
@@ -94,11 +102,6 @@ def test_swagger_ui_lists_the_operations_with_no_network(live_server: Any, trans
 
 
 def _validators() -> list[tuple[str, str, Any]]:
-    from liverecord.api.schema import DOMAIN_NAME_PATTERN, HTTP_URL_PATTERN, RELATIVE_NAME_PATTERN
-    from rules.api.serializers import SOURCE_URL_TEMPLATE_PATTERN
-    from rules.validators import validate_domain_name, validate_http_url, validate_prefix, validate_source_url_template
-    from templates_app.api.serializers import FILE_NAME_TEMPLATE_PATTERN
-    from templates_app.naming import validate_file_name_template
 
     return [
         ("domain", DOMAIN_NAME_PATTERN, lambda v: validate_domain_name(v.lower())),
@@ -112,8 +115,6 @@ def _validators() -> list[tuple[str, str, Any]]:
 @pytest.mark.parametrize(("name", "pattern", "check"), _validators(), ids=lambda x: x if isinstance(x, str) else "")
 def test_a_schema_pattern_allows_only_what_the_check_takes(name: str, pattern: str, check: Any) -> None:
     """The schema may be narrower than a check, never wider: a client that follows it is never refused."""
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import strategies as st
 
     limits = {"domain": 253, "prefix": 128, "source_url_template": 512, "file_name_template": 256}
 

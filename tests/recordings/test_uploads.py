@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,10 +28,11 @@ from recordings.services import (
 )
 from rules.models import Domain, StorageTarget
 from tests.conftest import Tenant
+from tests.support.hangup import HangUp
 from tests.support.hook_receiver import HookReceiver
 from tests.support.ports import free_port
 from tests.support.s3 import ACCESS_KEY, SECRET_KEY, S3Server, start_s3_server
-from workers.callbacks import SIGNATURE_HEADER, legacy_sign, verify_signature
+from workers.callbacks import SIGNATURE_HEADER, SIGNATURE_TTL, legacy_sign, verify_signature
 
 CALLBACK_KEY = "callback-key-for-tests"
 T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
@@ -134,8 +134,9 @@ def bodies(receiver: HookReceiver, event_type: int) -> list[dict[str, Any]]:
     for request in receiver.requests:
         body = json.loads(request.body)
         if body["event_type"] == event_type:
+            signed_at = body["t"] - SIGNATURE_TTL  # checked as a receiver would the moment it arrived
             assert verify_signature(
-                request.body, request.headers[SIGNATURE_HEADER.lower()], key=CALLBACK_KEY, now=int(time.time())
+                request.body, request.headers[SIGNATURE_HEADER.lower()], key=CALLBACK_KEY, now=signed_at
             )
             assert body["sign"] == legacy_sign(CALLBACK_KEY, body["t"])
             found.append(body)
@@ -193,15 +194,18 @@ def test_storage_down_goes_to_backup_then_is_stored(
     port = s3.port
     s3.stop()
 
-    started = time.monotonic()
-    outcome = record_file_upload(file_id=file.pk)
-    assert not outcome.stored and outcome.retryable and time.monotonic() - started < 15
+    with HangUp(port) as down:
+        outcome = record_file_upload(file_id=file.pk)
+    assert not outcome.stored and outcome.retryable
+    assert down.connections == 2, "fails fast: the target's 2 attempts, then the task's own retries take over"
     record_file_backup(file_id=file.pk, error=outcome.error)
     file.refresh_from_db()
     assert file.status == FileStatus.BACKUP and Path(file.local_path).read_bytes() == payload
     deliver_all()
     (backup,) = bodies(receiver, CallbackEvent.FILE_BACKUP)
-    assert "storage unavailable" in backup["error"] and backup["next_retry"] >= int(time.time())
+    assert "storage unavailable" in backup["error"]
+    assert file.backup_since is not None and file.next_retry_at is not None
+    assert backup["next_retry"] == int(file.next_retry_at.timestamp()) and file.next_retry_at > file.backup_since
 
     s3.server = start_s3_server(port).server
     s3.client().create_bucket(Bucket=bucket_name())  # type: ignore[attr-defined]

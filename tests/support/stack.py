@@ -46,6 +46,7 @@ class Stack:
             "LIVEREC_RECORDER_STALE_SECONDS": "4",
             "LIVEREC_HLS_SYNC_SECONDS": "2",
             "LIVEREC_UPLOAD_STUCK_SECONDS": "10",
+            "LIVEREC_UPLOAD_LEASE_SECONDS": "10",
             "LOG_LEVEL": "INFO",
             **env,
         }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -19,9 +18,14 @@ KEY = "callback-key-42"
 BODY = {"event_type": 100, "event_id": "evt-1", "app": "push.example.com", "stream_id": "s1", "file_size": 123}
 
 
+#: When the sender signs, and when the receiver checks (a minute later): no test here reads the wall clock.
+SIGNED_AT = 1_700_000_000
+CHECKED_AT = SIGNED_AT + 60
+
+
 def receiver_checks(req: RecordedRequest) -> bool:
     """What a customer's receiver does: check sign = md5(key + t) and the body HMAC header."""
-    now = int(time.time())
+    now = CHECKED_AT
     body = json.loads(req.body)
     sign_ok = body["sign"] == hashlib.md5(f"{KEY}{body['t']}".encode()).hexdigest()
     header_ok = verify_signature(req.body, req.headers[SIGNATURE_HEADER.lower()], key=KEY, now=now)
@@ -44,7 +48,7 @@ def test_sign_body_adds_t_sign_and_an_hmac_header_over_the_raw_bytes() -> None:
 def test_a_receiver_answering_500_twice_then_200_gets_three_signed_attempts() -> None:
     answers = iter([500, 500, 200])
     with HookReceiver(handler=lambda req: next(answers) if receiver_checks(req) else 401) as hooks:
-        raw, headers = sign_body(BODY, key=KEY, appid=1, now=int(time.time()))
+        raw, headers = sign_body(BODY, key=KEY, appid=1, now=SIGNED_AT)
         attempts = [deliver(hooks.url("/cb"), raw, headers, timeout=5) for _ in range(3)]
 
     assert [a.ok for a in attempts] == [False, False, True]
@@ -74,29 +78,52 @@ def test_an_expired_t_fails_and_a_far_future_t_fails() -> None:
 
 def test_a_tampered_body_is_refused_by_the_receiver() -> None:
     with HookReceiver(handler=lambda req: 200 if receiver_checks(req) else 401) as hooks:
-        raw, headers = sign_body(BODY, key=KEY, appid=1, now=int(time.time()))
+        raw, headers = sign_body(BODY, key=KEY, appid=1, now=SIGNED_AT)
         attempt = deliver(hooks.url("/cb"), raw.replace(b"evt-1", b"evt-2"), headers)
     assert not attempt.ok
     assert attempt.status_code == 401
 
 
+class StepClock:
+    """An injected ``time.monotonic``: each reading is ``step`` seconds after the one before."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step, self.readings = 0.0, step, 0
+
+    def __call__(self) -> float:
+        self.readings += 1
+        self.now += self.step
+        return self.now
+
+
 def test_connection_refused_is_a_failed_attempt_not_an_exception() -> None:
-    attempt = deliver(f"http://127.0.0.1:{free_port()}/cb", b"{}", {"Content-Type": "application/json"}, timeout=3)
+    clock = StepClock(0.25)
+    attempt = deliver(
+        f"http://127.0.0.1:{free_port()}/cb", b"{}", {"Content-Type": "application/json"}, timeout=3, clock=clock
+    )
     assert not attempt.ok
     assert attempt.status_code is None
-    assert "Connection" in attempt.error
-    assert attempt.duration_ms < 3000
+    assert "Connection" in attempt.error and "timeout" not in attempt.error, "refused at once, no wait for 3 s"
+    assert (clock.readings, attempt.duration_ms) == (2, 250), "timed on the injected clock: start and end"
 
 
 def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt() -> None:
     with HookReceiver(status=200, delay=2.0) as hooks:
-        started = time.monotonic()
         attempt = deliver(hooks.url("/cb"), b"{}", {"Content-Type": "application/json"}, timeout=0.5)
-        elapsed = time.monotonic() - started
+        (request,) = hooks.requests
+        answered_before_we_gave_up = request.status is not None  # set once the receiver's 2 s delay is over
     assert not attempt.ok
     assert attempt.status_code is None
     assert "timeout" in attempt.error
-    assert elapsed < 2.0
+    assert not answered_before_we_gave_up, "the sender gave up while the receiver was still answering"
+
+
+def test_an_answer_that_outlasts_the_timeout_on_the_clock_fails() -> None:
+    """``timeout`` bounds the whole exchange: an answer whose reading takes longer fails even if each read is quick."""
+    with HookReceiver(status=200, body="x" * 5000) as hooks:
+        attempt = deliver(hooks.url("/cb"), b"{}", {}, timeout=1.0, clock=StepClock(0.6))
+    assert not attempt.ok and attempt.status_code == 200
+    assert "answer not complete within 1s" in attempt.error
 
 
 def test_a_redirect_is_not_followed_and_not_ok() -> None:

@@ -17,6 +17,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -51,9 +52,12 @@ class StreamRecorder:
         native_rate: bool = False,
         source_options: dict[str, str] | None = None,
         ingest_record: IngestRecord | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
         self.listener = listener
+        #: Seconds, monotonic: when heartbeats are due and how long the source has been silent (tests inject one).
+        self.clock = clock
         self.heartbeat_seconds = heartbeat_seconds
         self.stall_timeout = stall_timeout
         self.source = Source(
@@ -63,6 +67,7 @@ class StreamRecorder:
             native_rate=native_rate,
             options=source_options,
             ingest_record=ingest_record,
+            clock=clock,
         )
         self.spool = Spool.recover(
             Path(spool_dir),
@@ -140,10 +145,10 @@ class StreamRecorder:
         self._safe("on_started", self.stats)
         reader = threading.Thread(target=self._read_loop, name=f"demux {self.url}", daemon=True)
         reader.start()
-        next_beat = time.monotonic() + self.heartbeat_seconds
+        next_beat = self.clock() + self.heartbeat_seconds
         while reader.is_alive():
             reader.join(timeout=min(0.25, self.heartbeat_seconds))
-            now = time.monotonic()
+            now = self.clock()
             if now >= next_beat:
                 next_beat = now + self.heartbeat_seconds
                 self._safe("on_heartbeat", self.stats)

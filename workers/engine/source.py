@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,8 +76,11 @@ class Source:
         native_rate: bool = False,
         options: dict[str, str] | None = None,
         ingest_record: IngestRecord | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
+        #: Times ``last_packet_monotonic`` (what stall detection compares with); tests inject one.
+        self.clock = clock
         self.ingest_record = ingest_record
         self.follower: FollowReader | None = None
         self.open_timeout = open_timeout
@@ -144,7 +147,7 @@ class Source:
         if self.video is None and self.audio is None:
             self.close()
             raise SourceError(f"{self.url} has neither audio nor video")
-        self.last_packet_monotonic = time.monotonic()
+        self.last_packet_monotonic = self.clock()
 
     def stop(self) -> None:
         """Ask ``packets()`` to return after the packet it is waiting for."""
@@ -165,12 +168,13 @@ class Source:
             for packet in self.container.demux(streams):
                 if self._stop.is_set():
                     return
-                now_mono = time.monotonic()
-                self.last_packet_monotonic = now_mono
+                self.last_packet_monotonic = self.clock()
                 if packet.size == 0 or (packet.dts is None and packet.pts is None):
                     continue  # PyAV's end-of-stream flush packets carry nothing to keep
                 kind = kinds[packet.stream.index]
                 if self.native_rate and packet.dts is not None:
+                    # Pacing follows real time whatever the injected clock: it imitates a live source.
+                    now_mono = time.monotonic()
                     t = float(packet.dts * packet.time_base)
                     if paced_from is None:
                         paced_from = (now_mono, t)

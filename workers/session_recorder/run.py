@@ -35,24 +35,24 @@ log = logging.getLogger(__name__)
 MIN_LOOKBACK_SECONDS = 15
 
 
-def run_session_recorder(session_id: int) -> bool:
-    """Record one live session until its push ends; False when this worker is full and turned the job down.
+def run_session_recorder(session_id: int) -> float | None:
+    """Record one live session until its push ends. When this worker is full it turns the job down and returns
+    the seconds after which the job should go back to the queue (longer with every refusal in a row).
 
-    Safe to run twice: a session already claimed by a recorder returns at once.
+    Safe to run twice: a session already claimed by a recorder returns at once (None: nothing to queue again).
     """
     slots = recorder_slots()
     if not slots.acquire(blocking=False):
-        recorder_refused(
+        return recorder_refused(
             session_id=session_id,
             reason=f"worker {socket.gethostname()}/{os.getpid()} is full "
             f"({settings.LIVEREC_STREAMS_PER_WORKER} streams); waiting for another worker",
         )
-        return False
     try:
         _record_session(session_id)
     finally:
         slots.release()
-    return True
+    return None
 
 
 def _record_session(session_id: int) -> None:
