@@ -86,7 +86,7 @@ def test_the_held_playlist_is_ended_stored_as_one_file_and_uploaded(
     assert (file.format, file.status, file.name, file.storage_time) == (
         "hls",
         FileStatus.UPLOADING,
-        "s1_20261121080000",
+        "s1_2026-11-21-08-00-00_2026-11-21-08-00-05",  # named by its real end once closed (the task's default name)
         3600,
     )
     assert (file.start_time, file.end_time, file.duration) == (START, START + timedelta(seconds=5), 5.0)
