@@ -55,7 +55,13 @@ class MultiValueCharFilter(django_filters.MultipleChoiceFilter):
 
 
 class BoundedIntegerField(forms.IntegerField):
-    """An id as the database can hold it: a bigger number is a 400, not a database error."""
+    """An id as the database can hold it: a bigger number is a 400, not a database error. Digits only: Django's
+    own field takes ``1.0`` for 1, which the schema's integer does not."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value not in self.empty_values and not re.fullmatch(r"[+-]?[0-9]+", str(value).strip()):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)  # type: ignore[no-any-return]
 
     def __init__(self, **kwargs: object) -> None:
         kwargs.setdefault("min_value", INT64_MIN)

@@ -150,8 +150,11 @@ class ValidatedCharFieldExtension(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         schema: dict[str, Any] = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         pattern = self.target.schema_pattern
-        # Python's \s is wider than ECMA-262's (it takes \x1c-\x1f too): spell it out (only used in classes).
-        schema["pattern"] = pattern.replace("\\s", PYTHON_WHITESPACE) if pattern else NO_NUL
+        if pattern:
+            # Python's \s is wider than ECMA-262's (it takes \x1c-\x1f too): spell it out (only used in
+            # classes). DRF refuses NUL in every string: a negated class leaves it out too.
+            pattern = pattern.replace("\\s", PYTHON_WHITESPACE).replace("[^", "[^\\u0000")
+        schema["pattern"] = pattern or NO_NUL
         if self.target.allow_blank:
             # drf-spectacular then offers "" as a oneOf branch of its own: the pattern's branch must not take it.
             schema.setdefault("minLength", 1)

@@ -56,6 +56,8 @@ class ValidatedCharField(JsonStringMixin, serializers.CharField):
         if max_length:
             messages["max_length"] = f"must be at most {max_length} characters"
         kwargs.setdefault("error_messages", messages)
+        # Taken as sent, as the schema's pattern describes it: " live" is not silently "live".
+        kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
 
     def run_validators(self, value: Any) -> None:

@@ -53,7 +53,7 @@ def web(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, s
     if request.param == "redis":
         if not redis_reachable():
             pytest.skip("no Redis on 127.0.0.1:6379")
-        env["CACHE_URL"] = os.environ.get("TEST_RATE_CACHE_URL", "redis://127.0.0.1:6379/10")
+        env["CACHE_URL"] = os.environ.get("CACHE_URL") or "redis://127.0.0.1:6379/10"
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--no-input", "-v0"], cwd=BASE_DIR, env=env, check=True, timeout=180)
     out = subprocess.run(

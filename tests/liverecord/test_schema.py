@@ -125,3 +125,42 @@ def test_a_schema_pattern_allows_only_what_the_check_takes(name: str, pattern: s
             check(value)
 
     run()
+
+
+def test_every_operation_documents_its_errors_in_the_one_shape(anon: APIClient, db: None) -> None:
+    schema = json.loads(anon.get("/api/schema/", {"format": "json"}).content)
+    error = schema["components"]["schemas"]["Error"]
+    assert error["required"] == ["code", "message", "errors"]
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method not in OPERATION_METHODS:
+                continue
+            responses = operation["responses"]
+            for status in ("401", "429"):
+                assert responses[status]["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/Error"
+                }, (method, path, status)
+            assert "Retry-After" in responses["429"]["headers"]
+            if "{id}" in path:
+                assert "404" in responses, (method, path)
+            if method in ("post", "put", "patch") and "requestBody" in operation:
+                assert "400" in responses, (method, path)
+    stop = schema["paths"]["/api/v1/record-tasks/{id}/stop/"]["post"]["responses"]
+    assert {"200", "401", "404", "409", "429"} <= set(stop)
+
+
+def test_the_schema_carries_specs_bounds(anon: APIClient, db: None) -> None:
+    components = json.loads(anon.get("/api/schema/", {"format": "json"}).content)["components"]["schemas"]
+    interval = {fmt: components[f"{fmt}SettingsRequest"]["properties"]["record_interval"] for fmt in ("Flv", "Aac")}
+    assert (interval["Flv"]["minimum"], interval["Flv"]["maximum"]) == (60, 43200)
+    assert (interval["Aac"]["minimum"], interval["Aac"]["maximum"]) == (60, 7200)
+    target = components["StorageTargetRequest"]["properties"]
+    assert target["name"]["pattern"] == "^[A-Za-z0-9_-]{1,64}$"
+    assert (target["presign_seconds"]["minimum"], target["presign_seconds"]["maximum"]) == (60, 604800)
+    assert components["ProviderEnum"]["enum"] == ["local", "s3", "cos"]
+
+
+def test_an_unrouted_api_path_is_404_in_the_error_shape(anon: APIClient, db: None) -> None:
+    response = anon.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "message": "Not found.", "errors": {}}
