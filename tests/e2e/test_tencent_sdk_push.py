@@ -73,7 +73,7 @@ def test_a_template_rule_and_task_made_with_the_sdk_record_real_pushes(
         assert float(container.duration or 0) / av.time_base == pytest.approx(PUSHED, abs=0.5)
 
     client.StopRecordTask(request("StopRecordTask", TaskId=task_id))
-    (hls,) = settled_files(60, count=1, stream_name="tasked")
+    settled_files(60, count=1, stream_name="tasked")
     tasked = files_via_api(live_server, api_key, "tasked")
     assert [(f["format"], f["task"]) for f in tasked] == [("hls", task_id)], "no TemplateId: HLS, as Tencent"
     listed = client.DescribeRecordTask(request("DescribeRecordTask", StartTime=now - 60, EndTime=now + 3600))
