@@ -127,3 +127,9 @@ def test_describe_record_task_pages_with_a_scroll_token(made: NewVendorKey, monk
     )
     forged = call(made, "DescribeRecordTask", {"StartTime": TS - 60, "EndTime": TS, "ScrollToken": "abc"})
     assert code(forged) == "InvalidParameterValue"
+
+
+def test_the_apps_rate_limit_answers_request_limit_exceeded(made: NewVendorKey, settings: Any) -> None:
+    settings.LIVEREC_API_RATE = "2/s"
+    answers = [code(call(made, "DescribeLiveRecordRules", {})) for _ in range(3)]
+    assert answers == [None, None, "RequestLimitExceeded"]

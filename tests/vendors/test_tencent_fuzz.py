@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from liverecord.models import App
@@ -46,14 +47,15 @@ bodies = st.dictionaries(st.sampled_from(NAMES), values, max_size=8) | values
 
 
 @pytest.fixture
-def made(db: None, monkeypatch: pytest.MonkeyPatch) -> NewVendorKey:
+def made(db: None, monkeypatch: pytest.MonkeyPatch, settings: Any) -> NewVendorKey:
     monkeypatch.setattr(views, "clock", lambda: NOW)
+    settings.LIVEREC_API_RATE = "100000/s"  # every example falls in the frozen clock's one second
     made = vendor_key_create(app=App.objects.create(name="fuzz"), vendor=Vendor.TENCENT)
     Domain.objects.create(app=made.key.app, name="push.example.com")
     return made
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(action=st.sampled_from([*views.ACTIONS, "NoSuchAction"]), body=bodies)
 def test_random_signed_bodies_get_tencent_answers(made: NewVendorKey, action: str, body: Any) -> None:
     response = post(Client(), made.key.key_id, made.secret, action, body, timestamp=TS)

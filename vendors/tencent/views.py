@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from liverecord.api.throttling import app_rate_wait
 from liverecord.errors import ConflictError
 from vendors.choices import Vendor
 from vendors.selectors import vendor_key_active
@@ -123,6 +124,8 @@ def _run(request: HttpRequest) -> dict[str, Any]:
         data = json.loads(signed.body or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise TencentError("InvalidParameter", "The request body is not valid JSON.") from exc
+    if app_rate_wait(app_id=key.app_id, now=now.timestamp()) is not None:
+        raise TencentError("RequestLimitExceeded", "The App sends more requests a second than LIVEREC_API_RATE allows.")
     vendor_key_used(key=key, now=now)
     ctx = Context(app=key.app, key=key, now=now)
     try:
