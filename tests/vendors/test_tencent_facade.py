@@ -62,6 +62,7 @@ def test_unsigned_and_malformed_requests(made: NewVendorKey) -> None:
     assert response.json()["Response"]["Error"]["Code"] == "AuthFailure.InvalidAuthorization"
     assert code(call(made, "DescribeLiveDomains", b"not json")) == "InvalidParameter"
     assert code(call(made, "DescribeLiveDomains", [1, 2])) == "InvalidParameter"
+    assert code(call(made, "DescribeLiveDomains", b"[" * 100000)) == "InvalidParameter"
 
 
 def test_the_secret_key_is_never_answered(made: NewVendorKey) -> None:

@@ -122,7 +122,7 @@ def _run(request: HttpRequest) -> dict[str, Any]:
         raise TencentError("InvalidParameterValue", f"The `X-TC-Version` must be {API_VERSION}, not `{version[:32]}`.")
     try:
         data = json.loads(signed.body or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise TencentError("InvalidParameter", "The request body is not valid JSON.") from exc
     if app_rate_wait(app_id=key.app_id, now=now.timestamp()) is not None:
         raise TencentError("RequestLimitExceeded", "The App sends more requests a second than LIVEREC_API_RATE allows.")
