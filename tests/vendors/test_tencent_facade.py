@@ -134,3 +134,33 @@ def test_the_apps_rate_limit_answers_request_limit_exceeded(made: NewVendorKey, 
     settings.LIVEREC_API_RATE = "2/s"
     answers = [code(call(made, "DescribeLiveRecordRules", {})) for _ in range(3)]
     assert answers == [None, None, "RequestLimitExceeded"]
+
+
+def test_push_domains_errors_are_tencents(made: NewVendorKey) -> None:
+    assert code(call(made, "AddLiveDomain", {"DomainName": "bad_name!", "DomainType": 0})) == (
+        "InvalidParameter.DomainFormatError"
+    )
+    assert code(call(made, "AddLiveDomain", {"DomainName": "play.example.com", "DomainType": 1})) == (
+        "InvalidParameterValue"
+    )
+    assert code(call(made, "AddLiveDomain", {"DomainName": "push.example.com", "DomainType": 0})) is None
+    assert code(call(made, "AddLiveDomain", {"DomainName": "PUSH.example.com", "DomainType": 0})) == (
+        "InvalidParameter.DomainAlreadyExist"
+    )
+    template = call(made, "CreateLiveRecordTemplate", {"TemplateName": "t", "HlsParam": {"Enable": 1}})["TemplateId"]
+    assert code(call(made, "CreateLiveRecordRule", {"DomainName": "other.example.com", "TemplateId": template})) == (
+        "ResourceNotFound.PushDomainNoRecord"
+    )
+    assert code(call(made, "CreateLiveRecordRule", {"DomainName": "push.example.com", "TemplateId": template + 1})) == (
+        "InvalidParameter.TemplateNotFound"
+    )
+    assert code(call(made, "CreateLiveRecordRule", {"DomainName": "push.example.com", "TemplateId": template})) is None
+    assert code(call(made, "DeleteLiveDomain", {"DomainName": "push.example.com", "DomainType": 0})) == (
+        "FailedOperation.ConfInUsed"
+    )
+    assert code(call(made, "DeleteLiveRecordRule", {"DomainName": "push.example.com", "AppName": "live"})) == (
+        "InvalidParameter.RuleNotFound"
+    ), "Domain, AppName and StreamName must match the rule exactly"
+    assert code(call(made, "DeleteLiveRecordRule", {"DomainName": "push.example.com"})) is None
+    assert code(call(made, "DeleteLiveDomain", {"DomainName": "push.example.com", "DomainType": 0})) is None
+    assert not Domain.objects.exists()
