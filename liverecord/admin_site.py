@@ -9,7 +9,7 @@ from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest
 
 #: The product's sections, in the order a user sets the service up and then looks at what it recorded.
-PRODUCT_SECTIONS = ("liverecord", "templates_app", "rules", "recordings")
+PRODUCT_SECTIONS = ("liverecord", "templates_app", "rules", "recordings", "vendors")
 #: Everything else is plumbing; Celery beat's schedule (written by the service itself) is named for what it is.
 SYSTEM_NAMES = {"django_celery_beat": "System: periodic jobs (Celery beat)", "auth": "System: console users"}
 

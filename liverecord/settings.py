@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "templates_app",
     "rules",
     "recordings",
+    "vendors",
 ]
 
 MIDDLEWARE = [

@@ -24,4 +24,6 @@ urlpatterns = [
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Tencent Cloud API 3.0 (CSS): the SDKs post to the root path of their endpoint.
+    path("", include("vendors.urls")),
 ]

@@ -21,6 +21,23 @@ from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 from liverecord.api.authentication import ApiClient
 
 
+def app_rate_wait(*, app_id: int, now: float) -> float | None:
+    """Count one request of the App against ``LIVEREC_API_RATE``: None when allowed, else seconds to wait.
+
+    The vendor facades count into the same per-App number as the API."""
+    limit, period = SimpleRateThrottle.parse_rate(None, str(settings.LIVEREC_API_RATE))  # type: ignore[arg-type]
+    assert limit is not None and period is not None
+    window = math.floor(now / period)
+    key = f"throttle:app:{app_id}:{window}"
+    cache.add(key, 0, timeout=period * 2)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the counter expired between add and incr
+        cache.add(key, 1, timeout=period * 2)
+        count = 1
+    return None if count <= limit else (window + 1) * period - now
+
+
 class AppRateThrottle(BaseThrottle):
     """``LIVEREC_API_RATE`` (default ``50/s``) per App, shared by all its keys; a fixed window of the rate's
     period (a second for ``/s``)."""
@@ -33,21 +50,9 @@ class AppRateThrottle(BaseThrottle):
     def allow_request(self, request: Request, view: Any) -> bool:
         if not isinstance(request.user, ApiClient):
             return True
-        limit, period = SimpleRateThrottle.parse_rate(None, str(settings.LIVEREC_API_RATE))  # type: ignore[arg-type]
-        assert limit is not None and period is not None
-        now = self.timer()
-        window = math.floor(now / period)
-        key = f"throttle:app:{request.user.app.pk}:{window}"
-        cache.add(key, 0, timeout=period * 2)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # the counter expired between add and incr
-            cache.add(key, 1, timeout=period * 2)
-            count = 1
-        if count <= limit:
-            return True
-        self.retry_after = (window + 1) * period - now
-        return False
+        wait = app_rate_wait(app_id=request.user.app.pk, now=self.timer())
+        self.retry_after = wait
+        return wait is None
 
     def wait(self) -> float | None:
         return self.retry_after

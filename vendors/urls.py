@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from vendors.tencent.views import tencent_api
+
+urlpatterns = [
+    path("", tencent_api, name="tencent-api"),
+]
