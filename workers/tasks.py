@@ -22,6 +22,7 @@ from recordings.services import (
     task_hls_sync,
     task_windows_tick,
 )
+from workers import ops_hooks  # noqa: F401 - connects the workers' operations signals
 from workers.session_recorder import close_task_playlist, run_session_recorder
 from workers.storage import StorageError
 
