@@ -31,6 +31,12 @@ def probe(stack: Stack, path: str) -> tuple[int, dict[str, Any]]:
     return response.status_code, response.json()
 
 
+def metrics(stack: Stack) -> list[str]:
+    response = requests.get(f"{stack.url}/metrics", timeout=10)
+    assert response.status_code == 200
+    return response.text.splitlines()
+
+
 def ready(stack: Stack) -> bool:
     return probe(stack, "/readyz")[0] == 200
 
