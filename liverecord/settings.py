@@ -217,6 +217,7 @@ CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
     "liverecord.deliver_callback": {"queue": "io"},
     "liverecord.resend_callbacks": {"queue": "default"},
     "liverecord.watchdog": {"queue": "default"},
+    "liverecord.recorder_takeover": {"queue": "default"},
     "liverecord.sync_hls": {"queue": "io"},
 }
 CELERY_TASK_ACKS_LATE = True
@@ -231,6 +232,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Scheduled recordings start and end on these ticks (and catch up edges missed while down).
     "record-task-windows": {"task": "liverecord.task_windows", "schedule": 2.0},
     "recorder-watchdog": {"task": "liverecord.watchdog", "schedule": 2.0},
+    # A recorder no worker of its ingest's queue took within 5 s goes to the shared record queue (SPEC.md).
+    "recorder-takeover": {"task": "liverecord.recorder_takeover", "schedule": 1.0},
     "retry-backups": {"task": "liverecord.retry_backups", "schedule": 30.0},
     "expire-files": {"task": "liverecord.expire_files", "schedule": 60.0},
     "resend-callbacks": {"task": "liverecord.resend_callbacks", "schedule": 30.0},
