@@ -49,5 +49,8 @@ def send_now(name: str, *args: object, countdown: float | None = None, queue: st
 
 def send_after_commit(name: str, *args: object, countdown: float | None = None) -> None:
     """Send a task once the current transaction commits (at once outside one): the worker then sees the rows."""
-    queue = ingest_queue() if name in INGEST_ROUTED else None
-    transaction.on_commit(lambda: send_now(name, *args, countdown=countdown, queue=queue))
+    if name in INGEST_ROUTED:
+        queue = ingest_queue()
+        transaction.on_commit(lambda: send_now(name, *args, countdown=countdown, queue=queue))
+    else:
+        transaction.on_commit(lambda: send_now(name, *args, countdown=countdown))

@@ -32,7 +32,8 @@ def recorders_take_over(*, now: datetime | None = None) -> list[int]:
     """Send to ``record`` every live session's recorder that waited ``TAKEOVER_SECONDS`` on its ingest's queue.
 
     Only a job that waits for its first worker: one turned down by a full worker (refusals) is already on the
-    shared queue, and one taken over once is not taken over again (its note says so). Each session is marked
+    shared queue, one the watchdog queued again after its recorder died (it had a heartbeat) went to the shared
+    queue too, and one taken over once is not taken over again (its note says so). Each session is marked
     with a conditional update, so two beats (or a beat run twice) send it once.
     """
     now = now or timezone.now()
@@ -41,6 +42,7 @@ def recorders_take_over(*, now: datetime | None = None) -> list[int]:
             status=SessionStatus.LIVE,
             recorder_status=RecorderStatus.PENDING,
             recorder_refusals=0,
+            heartbeat_at__isnull=True,
             updated__lte=now - timedelta(seconds=TAKEOVER_SECONDS),
         )
         .exclude(recorder_note__contains=TAKEN_OVER)

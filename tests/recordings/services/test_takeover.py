@@ -57,6 +57,7 @@ def test_only_recorders_waiting_5_s_for_their_first_worker_are_taken_over(tenant
     running = pending(tenant, "running", recorder_status=RecorderStatus.RUNNING)
     refused = pending(tenant, "refused", recorder_refusals=1)
     ended = pending(tenant, "ended", status=SessionStatus.ENDED)
+    requeued = pending(tenant, "requeued", heartbeat_at=timezone.now() - timedelta(seconds=30))  # the watchdog's
     now = timezone.now()
     PublishSession.objects.exclude(pk=fresh.pk).update(updated=now - timedelta(seconds=5))
     PublishSession.objects.filter(pk=fresh.pk).update(updated=now - timedelta(seconds=4.9))
@@ -66,7 +67,7 @@ def test_only_recorders_waiting_5_s_for_their_first_worker_are_taken_over(tenant
     waited.refresh_from_db()
     assert waited.recorder_note.startswith(TAKEN_OVER) and "rtmp://10.0.0.7:1935" in waited.recorder_note
     assert "within 5 s" in waited.recorder_note
-    for other in (fresh, running, refused, ended):
+    for other in (fresh, running, refused, ended, requeued):
         other.refresh_from_db()
         assert other.recorder_note == "", other.stream_name
 
