@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
-APT_PACKAGES := nginx libnginx-mod-rtmp ffmpeg curl chromium
+APT_PACKAGES := nginx libnginx-mod-rtmp ffmpeg curl chromium systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export LIVEREC_WEB_PORT ?= 8000
 

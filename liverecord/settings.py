@@ -8,10 +8,12 @@ Celery broker on the filesystem. Production sets ``DATABASE_URL``, ``CELERY_BROK
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import dj_database_url
 from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 
 from liverecord.env import env_bool, env_float_list, env_int, env_list, env_str, persistent_secret
 
@@ -127,12 +129,25 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# One line per event: plain, or JSON lines with LIVEREC_LOG_FORMAT=json (python-json-logger). Every record carries
+# the ids of the session, task, file or cloud recording it concerns (liverecord.ops.logs.LogContextFilter).
+LIVEREC_LOG_FORMAT = env_str("LIVEREC_LOG_FORMAT", "plain")
+if LIVEREC_LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LIVEREC_LOG_FORMAT must be plain or json, not {LIVEREC_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "liverecord.ops.logs.LogContextFilter"}},
+    "formatters": {
+        "plain": {"()": "liverecord.ops.logs.PlainFormatter"},
+        "json": {"()": "liverecord.ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LIVEREC_LOG_FORMAT, "filters": ["context"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Celery's own loggers propagate to the root handler (the worker keeps its own setup out: settings below).
+    "loggers": {"celery": {"level": env_str("LOG_LEVEL", "INFO")}},
 }
 
 REST_FRAMEWORK = {
@@ -203,18 +218,23 @@ CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
     "liverecord.deliver_callback": {"queue": "io"},
     "liverecord.resend_callbacks": {"queue": "default"},
     "liverecord.watchdog": {"queue": "default"},
+    "liverecord.recorder_takeover": {"queue": "default"},
     "liverecord.sync_hls": {"queue": "io"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True
+# The worker logs through LOGGING above (one format for web and worker), not Celery's own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Scheduled recordings start and end on these ticks (and catch up edges missed while down).
     "record-task-windows": {"task": "liverecord.task_windows", "schedule": 2.0},
     "recorder-watchdog": {"task": "liverecord.watchdog", "schedule": 2.0},
+    # A recorder no worker of its ingest's queue took within 5 s goes to the shared record queue (SPEC.md).
+    "recorder-takeover": {"task": "liverecord.recorder_takeover", "schedule": 1.0},
     "retry-backups": {"task": "liverecord.retry_backups", "schedule": 30.0},
     "expire-files": {"task": "liverecord.expire_files", "schedule": 60.0},
     "resend-callbacks": {"task": "liverecord.resend_callbacks", "schedule": 30.0},
@@ -264,3 +284,16 @@ LIVEREC_CALLBACK_RETRY_DELAYS = env_float_list("LIVEREC_CALLBACK_RETRY_DELAYS", 
 LIVEREC_ALLOW_PRIVATE_CALLBACKS = env_bool("LIVEREC_ALLOW_PRIVATE_CALLBACKS", not env_str("DATABASE_URL"))
 # Where users reach this service: download links of locally stored files in callbacks are built on it.
 LIVEREC_PUBLIC_URL = env_str("LIVEREC_PUBLIC_URL", f"http://127.0.0.1:{LIVEREC_WEB_PORT}").rstrip("/")
+
+# Operations (SPEC.md "Operations"). This ingest host's name: its recorders' queue is record.<name>.
+LIVEREC_INGEST_HOST = env_str("LIVEREC_INGEST_HOST") or socket.gethostname()
+# /metrics answers only with "Authorization: Bearer <token>" when set.
+LIVEREC_METRICS_TOKEN = env_str("LIVEREC_METRICS_TOKEN")
+# Web and worker processes of a host write their metrics here (prometheus-client's multiprocess mode); one scrape
+# of any web process sums them. Set before prometheus_client is imported (liverecord.ops.metrics is loaded after
+# the settings).
+PROMETHEUS_MULTIPROC_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics"))).resolve()
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
+# How often each worker says which queues it consumes (readiness reads it from the cache).
+LIVEREC_CONSUMER_BEAT_SECONDS = env_int("LIVEREC_CONSUMER_BEAT_SECONDS", 5, minimum=1, maximum=60)

@@ -5,7 +5,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from liverecord.api.schema import SchemaView
+from liverecord.ops import health
 from recordings import hooks, views
+from recordings.metrics import metrics
 
 api_v1 = [
     path("", include("templates_app.api.urls")),
@@ -17,6 +19,9 @@ handler404 = "liverecord.api.exceptions.not_found"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("hooks/nginx-rtmp/", hooks.nginx_rtmp_hook, name="hook-nginx-rtmp"),
     path("hooks/srs/", hooks.srs_hook, name="hook-srs"),
     path("files/dl/<str:token>/<str:filename>", views.file_download, name="file-download"),

@@ -5,3 +5,6 @@ from __future__ import annotations
 #: A session's ``recorder_note`` starts with this when nothing records the push (no rule, a "do not record"
 #: template): the push is accepted, and the note says why no file will come of it (API and admin).
 NOT_RECORDED = "not recorded: "
+#: A session's ``recorder_note`` starts with this when its ingest host's worker did not take its recorder in time
+#: and a worker elsewhere took it over, pulling the stream over RTMP (``recordings.services.takeover``).
+TAKEN_OVER = "taken over: "

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from liverecord.ops.metrics import HOOK_LATENCY
 from recordings.services import PushInfo, PushRefused, session_close, session_open
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def _required(data: Mapping[str, str], *names: str) -> str | None:
 
 @csrf_exempt
 @require_POST
+@HOOK_LATENCY.labels("nginx-rtmp").time()
 def nginx_rtmp_hook(request: HttpRequest) -> HttpResponse:
     """``on_publish`` / ``on_publish_done`` of nginx-rtmp: form fields, the push query merged in."""
     if not _token_ok(request):
@@ -105,6 +107,7 @@ def nginx_rtmp_hook(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+@HOOK_LATENCY.labels("srs").time()
 def srs_hook(request: HttpRequest) -> HttpResponse:
     """SRS ``on_publish`` / ``on_unpublish``: JSON; 200 with body ``0`` allows, a non-zero code refuses."""
     if not _token_ok(request):

@@ -19,9 +19,11 @@ from recordings.services import (
     record_files_expire,
     record_files_retry_backups,
     recorders_reclaim,
+    recorders_take_over,
     task_hls_sync,
     task_windows_tick,
 )
+from workers import ops_hooks  # noqa: F401 - connects the workers' operations signals
 from workers.session_recorder import close_task_playlist, run_session_recorder
 from workers.storage import StorageError
 
@@ -124,6 +126,12 @@ def resend_callbacks() -> int:
 def watchdog() -> list[int]:
     """Beat: queue again the recorders whose heartbeat is stale (their worker died)."""
     return recorders_reclaim()
+
+
+@shared_task(name="liverecord.recorder_takeover", ignore_result=True)
+def recorder_takeover() -> list[int]:
+    """Beat: recorders no worker of their ingest's queue took within 5 s go to the shared ``record`` queue."""
+    return recorders_take_over()
 
 
 @shared_task(name="liverecord.sync_hls", ignore_result=True)

@@ -46,6 +46,7 @@ from recordings.services.sessions import (
     session_record_stats,
     session_recorder_finished,
 )
+from recordings.services.takeover import recorders_take_over
 
 __all__ = [
     "PackagedResult",
@@ -71,6 +72,7 @@ __all__ = [
     "recorder_redispatch",
     "recorder_refused",
     "recorders_reclaim",
+    "recorders_take_over",
     "session_close",
     "session_needs_spool",
     "session_open",

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from liverecord.models import App
+from liverecord.ops.metrics import CALLBACK_ATTEMPTS, CALLBACK_FAILURES, CALLBACK_LATENCY
 from recordings.choices import CallbackEvent, DeliveryStatus
 from recordings.dispatch import DELIVER_CALLBACK, send_after_commit
 from recordings.models import CallbackAttempt, CallbackDelivery, PublishSession, RecordFile, RecordTask
@@ -81,6 +82,11 @@ def callback_attempt(*, delivery_id: int) -> float | None:
     else:
         result = deliver(delivery.url, raw, headers, timeout=float(settings.LIVEREC_CALLBACK_TIMEOUT))
     now = timezone.now()
+    CALLBACK_ATTEMPTS.labels(str(delivery.event_type)).inc()
+    if result.ok:
+        CALLBACK_LATENCY.observe(max(0.0, (now - delivery.created).total_seconds()))
+    else:
+        CALLBACK_FAILURES.labels(str(delivery.event_type)).inc()
     delays = list(settings.LIVEREC_CALLBACK_RETRY_DELAYS) or backoff_delays(
         attempts=settings.LIVEREC_CALLBACK_ATTEMPTS - 1, first=60, factor=2.5, cap=1800
     )

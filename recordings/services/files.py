@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from liverecord.errors import ConflictError
+from liverecord.ops.metrics import UPLOAD_ATTEMPTS, UPLOAD_FAILURES
 from recordings.choices import FileStatus
 from recordings.dispatch import UPLOAD_FILE, send_after_commit
 from recordings.file_locations import content_type, file_backend, file_key, is_local, object_key, storage_config
@@ -132,6 +133,7 @@ def record_file_upload(*, file_id: int) -> UploadOutcome:
     if lease is None:
         return UploadOutcome(stored=False)  # another run holds it (or just stored it): nothing to do here
     backend = file_backend(file)
+    UPLOAD_ATTEMPTS.labels(file.format).inc()
     try:
         stored = None
         for part in parts:
@@ -145,9 +147,11 @@ def record_file_upload(*, file_id: int) -> UploadOutcome:
                 backend.delete(file_key(file, live_name))
     except StorageUnavailable as exc:
         _upload_release(file.pk, lease)
+        UPLOAD_FAILURES.labels(file.format).inc()
         return UploadOutcome(stored=False, error=f"storage unavailable: {exc}", retryable=True)
     except (StorageError, ValueError, OSError) as exc:
         _upload_release(file.pk, lease)
+        UPLOAD_FAILURES.labels(file.format).inc()
         return UploadOutcome(stored=False, error=f"{type(exc).__name__}: {exc}", retryable=True)
     assert stored is not None
     now = timezone.now()

@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from recordings.choices import FINAL_TASK_STATUSES, RecorderStatus, SessionStatus
-from recordings.constants import NOT_RECORDED
+from recordings.constants import NOT_RECORDED, TAKEN_OVER
 from recordings.dispatch import RECORD_STREAM, send_after_commit, send_now
 from recordings.models import PublishSession, RecordTask
 from workers.spool_lock import spool_held
@@ -55,8 +55,9 @@ def recorder_claim(*, session_id: int) -> bool:
             return False
         if session.recorder_note:
             RecordTask.objects.filter(session_id=session_id, error=session.recorder_note).update(error="", updated=now)
-        # A spool-only recorder (look-back, a window about to open) still records nothing: the note stays.
-        note = session.recorder_note if session.recorder_note.startswith(NOT_RECORDED) else ""
+        # A spool-only recorder (look-back, a window about to open) still records nothing, and a taken-over one
+        # pulls over RTMP: the note stays.
+        note = session.recorder_note if session.recorder_note.startswith((NOT_RECORDED, TAKEN_OVER)) else ""
         PublishSession.objects.filter(pk=session_id).update(
             recorder_status=RecorderStatus.RUNNING,
             heartbeat_at=now,

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client, override_settings
 
 from recordings.choices import SessionStatus, TaskKind, TaskStatus
-from recordings.dispatch import RECORD_STREAM
+from recordings.dispatch import RECORD_STREAM, ingest_queue
 from recordings.models import PublishSession, RecordTask
 from rules.models import Domain, RecordRule
 from rules.push_auth import sign_push
@@ -100,7 +100,7 @@ def test_a_signed_push_opens_a_session_and_a_frozen_rule_task(
         "hls": {"record_interval": 1800, "storage_time": 0},
         "mp4": {"record_interval": 600, "storage_time": 0},
     }
-    no_recorder.assert_called_once_with(RECORD_STREAM, session.pk, countdown=None)
+    no_recorder.assert_called_once_with(RECORD_STREAM, session.pk, countdown=None, queue=ingest_queue())
 
 
 def test_the_backup_key_signs_too(world: dict[str, Any]) -> None:

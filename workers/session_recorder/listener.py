@@ -11,6 +11,7 @@ from dataclasses import asdict
 
 from django.db import close_old_connections
 
+from liverecord.ops.metrics import BYTES_SPOOLED
 from recordings.choices import FINAL_TASK_STATUSES, SessionStatus, TaskStatus
 from recordings.file_locations import task_output_dir
 from recordings.models import PublishSession, RecordTask
@@ -38,6 +39,7 @@ class SessionListener(RecorderListener):
         self.stopped_tasks: set[str] = set()
         self.hls_sync = LivePlaylistSync()
         self._lock = threading.Lock()
+        self._bytes_counted = 0
 
     def on_started(self, stats: StreamStats) -> None:
         try:
@@ -49,6 +51,8 @@ class SessionListener(RecorderListener):
         """Runs on the supervising thread. A database that restarted leaves this thread's connection broken:
         it is dropped after every beat (``close_old_connections``), so the first beat after the restart gets
         through and the watchdog never takes a live recorder for dead."""
+        BYTES_SPOOLED.inc(max(0, stats.bytes - self._bytes_counted))
+        self._bytes_counted = max(self._bytes_counted, stats.bytes)
         try:
             session_record_stats(session_id=self.session_id, stats=asdict(stats))
             self._follow_rows()

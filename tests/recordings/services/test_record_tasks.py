@@ -10,7 +10,7 @@ from unittest import mock
 import pytest
 
 from recordings.choices import CallbackEvent, RecorderStatus, TaskKind, TaskStatus
-from recordings.dispatch import RECORD_STREAM
+from recordings.dispatch import RECORD_STREAM, ingest_queue
 from recordings.models import CallbackDelivery, PublishSession, RecordTask
 from recordings.services.record_tasks import session_tasks_attach
 from rules.models import Domain
@@ -132,7 +132,7 @@ def test_a_session_whose_recorder_is_done_gets_one_again(
         session_tasks_attach(session=session, now=NOW)
     session.refresh_from_db()
     assert session.recorder_status == RecorderStatus.PENDING
-    sent.assert_called_once_with(RECORD_STREAM, session.pk, countdown=None)
+    sent.assert_called_once_with(RECORD_STREAM, session.pk, countdown=None, queue=ingest_queue())
 
 
 def test_a_session_whose_recorder_runs_gets_no_second_one(

@@ -1,0 +1,1 @@
+"""Operations: health and readiness, Prometheus metrics, log context (SPEC.md "Operations")."""
