@@ -267,6 +267,12 @@ class RecordTask(TimeStampedModel):
         blank=True,
         help_text="The close of the open playlist is queued; beat queues it again only after this (a lost job).",
     )
+    snapshot = models.JSONField(
+        verbose_name="snapshots",
+        null=True,
+        blank=True,
+        help_text='Frozen snapshot settings, {"interval": 10, "storage_time": 0}; empty makes no snapshots.',
+    )
     error = models.TextField(verbose_name="error", blank=True)
 
     class Meta:
