@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='recordtask',
             name='snapshot',
-            field=models.JSONField(blank=True, help_text='Frozen snapshot settings, {"interval": 10, "storage_time": 0}; empty makes no snapshots.', null=True, verbose_name='snapshots'),
+            field=models.JSONField(blank=True, help_text='Frozen, {"interval": 10, "storage_time": 0}.', null=True, verbose_name='snapshots'),
         ),
     ]
