@@ -8,6 +8,8 @@ from django.db import models
 
 from liverecord.models import App, TimeStampedModel
 from recordings.choices import (
+    FILE_FORMATS,
+    SNAPSHOT_FORMAT,
     CallbackEvent,
     DeliveryStatus,
     FileStatus,
@@ -182,11 +184,7 @@ class RecordTask(TimeStampedModel):
         related_name="record_tasks",
         on_delete=models.CASCADE,
     )
-    kind = models.CharField(
-        verbose_name="kind",
-        max_length=10,
-        choices=TaskKind.choices,
-    )
+    kind = models.CharField(verbose_name="kind", max_length=10, choices=TaskKind.choices)
     status = models.CharField(
         verbose_name="status",
         max_length=10,
@@ -197,21 +195,9 @@ class RecordTask(TimeStampedModel):
     domain = models.CharField(verbose_name="domain", max_length=253)
     app_name = models.CharField(verbose_name="app name", max_length=128)
     stream_name = models.CharField(verbose_name="stream name", max_length=128)
-    start_time = models.DateTimeField(
-        verbose_name="start time",
-        null=True,
-        blank=True,
-    )
-    end_time = models.DateTimeField(
-        verbose_name="end time",
-        null=True,
-        blank=True,
-    )
-    stopped_at = models.DateTimeField(
-        verbose_name="stopped at",
-        null=True,
-        blank=True,
-    )
+    start_time = models.DateTimeField(verbose_name="start time", null=True, blank=True)
+    end_time = models.DateTimeField(verbose_name="end time", null=True, blank=True)
+    stopped_at = models.DateTimeField(verbose_name="stopped at", null=True, blank=True)
     template = models.ForeignKey(
         RecordTemplate,
         verbose_name="template",
@@ -267,6 +253,9 @@ class RecordTask(TimeStampedModel):
         blank=True,
         help_text="The close of the open playlist is queued; beat queues it again only after this (a lost job).",
     )
+    snapshot = models.JSONField(
+        verbose_name="snapshots", null=True, blank=True, help_text='Frozen, {"interval": 10, "storage_time": 0}.'
+    )
     error = models.TextField(verbose_name="error", blank=True)
 
     class Meta:
@@ -320,7 +309,7 @@ class RecordFile(TimeStampedModel):
     domain = models.CharField(verbose_name="domain", max_length=253)
     app_name = models.CharField(verbose_name="app name", max_length=128)
     stream_name = models.CharField(verbose_name="stream name", max_length=128, db_index=True)
-    format = models.CharField(verbose_name="format", max_length=4, choices=Format.choices)
+    format = models.CharField(verbose_name="format", max_length=4, choices=FILE_FORMATS)
     start_time = models.DateTimeField(verbose_name="start time", db_index=True)
     end_time = models.DateTimeField(verbose_name="end time")
     duration = models.FloatField(verbose_name="duration (s)", help_text="Measured from the media.")
@@ -398,6 +387,23 @@ class RecordFile(TimeStampedModel):
     @property
     def extension(self) -> str:
         return "m3u8" if self.format == Format.HLS else str(self.format)
+
+
+class SnapshotManager(models.Manager["Snapshot"]):
+    def get_queryset(self) -> models.QuerySet[Snapshot]:
+        return super().get_queryset().filter(format=SNAPSHOT_FORMAT)
+
+
+class Snapshot(RecordFile):
+    """A JPEG of a live stream (SPEC.md "Snapshots"): a file of format ``jpg``, its frame's wallclock in
+    ``start_time``; stored, backed up and expired like any file, announced by a 200, left out of the files API."""
+
+    objects = SnapshotManager()  # type: ignore[misc]
+
+    class Meta:
+        proxy = True
+        ordering = ["-start_time"]
+        verbose_name = "snapshot"
 
 
 class CallbackDelivery(TimeStampedModel):

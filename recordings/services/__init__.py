@@ -46,6 +46,7 @@ from recordings.services.sessions import (
     session_record_stats,
     session_recorder_finished,
 )
+from recordings.services.snapshots import SnapshotResult, snapshot_store
 from recordings.services.takeover import recorders_take_over
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "PlaylistCloser",
     "PushInfo",
     "PushRefused",
+    "SnapshotResult",
     "UploadOutcome",
     "callback_attempt",
     "callback_push_ended",
@@ -78,6 +80,7 @@ __all__ = [
     "session_open",
     "session_record_stats",
     "session_recorder_finished",
+    "snapshot_store",
     "task_create_highlight",
     "task_create_scheduled",
     "task_delete",

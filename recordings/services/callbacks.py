@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from liverecord.models import App
 from liverecord.ops.metrics import CALLBACK_ATTEMPTS, CALLBACK_FAILURES, CALLBACK_LATENCY
-from recordings.choices import CallbackEvent, DeliveryStatus
+from recordings.choices import SNAPSHOT_FORMAT, CallbackEvent, DeliveryStatus
 from recordings.dispatch import DELIVER_CALLBACK, send_after_commit
 from recordings.models import CallbackAttempt, CallbackDelivery, PublishSession, RecordFile, RecordTask
 from rules.models import Domain
@@ -197,7 +197,12 @@ def callback_push_ended(*, session: PublishSession) -> None:
 def callback_file_status(
     *, file: RecordFile, video_url: str, error: str = "", next_retry: datetime | None = None
 ) -> None:
-    """100 when a file is stored; 101 (with ``error`` and ``next_retry``) when it goes to the backup spool."""
+    """100 when a file is stored; 101 (with ``error`` and ``next_retry``) when it goes to the backup spool.
+    A snapshot gets its 200 when it is stored, and no event while it waits in the backup spool."""
+    if file.format == SNAPSHOT_FORMAT:
+        if not error:
+            callback_snapshot_stored(snapshot=file, pic_url=video_url)
+        return
     session = file.session
     domain = session.domain if session is not None else domain_for_host(host=file.domain)
     fields: dict[str, Any] = {
@@ -230,6 +235,31 @@ def callback_file_status(
         event = CallbackEvent.FILE_BACKUP
         fields.update({"error": error[:500], "next_retry": _unix(next_retry)})
     callback_enqueue(app=file.app, domain=domain, event_type=event, where=_stream(file), fields=fields, file=file)
+
+
+def callback_snapshot_stored(*, snapshot: RecordFile, pic_url: str) -> None:
+    """200: a snapshot is stored (SPEC.md "Callbacks"); ``create_time`` is the wallclock of its frame."""
+    session = snapshot.session
+    domain = session.domain if session is not None else domain_for_host(host=snapshot.domain)
+    fields: dict[str, Any] = {
+        "snapshot_id": snapshot.public_id,
+        "pic_url": pic_url,
+        "create_time": _unix(snapshot.start_time),
+        "width": snapshot.width,
+        "height": snapshot.height,
+        "file_size": snapshot.size,
+        "task_id": snapshot.task.public_id if snapshot.task else "",
+        "cloud_recording_id": None,
+        "room_id": None,
+    }
+    callback_enqueue(
+        app=snapshot.app,
+        domain=domain,
+        event_type=CallbackEvent.SNAPSHOT_STORED,
+        where=_stream(snapshot),
+        fields=fields,
+        file=snapshot,
+    )
 
 
 def callback_task_status(*, task: RecordTask) -> None:
