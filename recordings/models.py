@@ -14,10 +14,12 @@ from recordings.choices import (
     RecorderStatus,
     SessionStatus,
     TaskKind,
+    TaskRecordType,
     TaskStatus,
 )
+from recordings.room_fields import RoomPushFields, RoomTaskFields
 from rules.models import Domain, RecordRule, StorageTarget
-from templates_app.choices import Format, RecordType
+from templates_app.choices import Format
 from templates_app.models import RecordTemplate
 
 
@@ -26,7 +28,7 @@ def public_id() -> str:
     return secrets.token_urlsafe(12)[:16]
 
 
-class PublishSession(TimeStampedModel):
+class PublishSession(RoomPushFields, TimeStampedModel):
     """One push of one stream, from on_publish to on_publish_done, and what the recorder measured of it."""
 
     public_id = models.CharField(
@@ -156,13 +158,18 @@ class PublishSession(TimeStampedModel):
                 condition=models.Q(status="live"),
                 name="session_live_stream_idx",
             ),
+            models.Index(
+                fields=["app", "domain_name", "room_id"],
+                condition=models.Q(status="live"),
+                name="session_live_room_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.domain_name}/{self.app_name}/{self.stream_name} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
-class RecordTask(TimeStampedModel):
+class RecordTask(RoomTaskFields, TimeStampedModel):
     """One recording, whatever started it: a rule (a push matched it), a scheduled window, or a highlight.
 
     The template's values are frozen into ``formats`` and friends when the task is made, so editing the
@@ -244,8 +251,8 @@ class RecordTask(TimeStampedModel):
     record_type = models.CharField(
         verbose_name="record type",
         max_length=8,
-        choices=RecordType.choices,
-        default=RecordType.VIDEO,
+        choices=TaskRecordType.choices,
+        default=TaskRecordType.VIDEO,
     )
     file_name_template = models.CharField(verbose_name="file name template", max_length=256, blank=True)
     hls_continue_duration = models.PositiveIntegerField(verbose_name="HLS reconnect window (s)", default=0)

@@ -105,6 +105,11 @@ class ChunkInfo:
         return info
 
 
+#: ``video``: audio and video as pushed; ``audio``: no video; ``noaudio``: no audio in the files that carry
+#: video (AAC and MP3 files of the same recording still hold the audio: a cloud recording's "separate" type).
+RECORD_TYPES = ("video", "audio", "noaudio")
+
+
 @dataclass
 class RecordingSpec:
     """One recording over the spool: a time range and a list of formats.
@@ -132,8 +137,8 @@ class RecordingSpec:
         unknown = set(self.formats) - set(FORMAT_EXTENSIONS)
         if unknown:
             raise ValueError(f"unknown formats: {sorted(unknown)}")
-        if self.record_type not in ("video", "audio"):
-            raise ValueError(f"record_type must be 'video' or 'audio', not {self.record_type!r}")
+        if self.record_type not in RECORD_TYPES:
+            raise ValueError(f"record_type must be one of {', '.join(RECORD_TYPES)}, not {self.record_type!r}")
         for fmt, interval in self.formats.items():
             if fmt != "hls" and not (interval > 0 and math.isfinite(interval)):
                 raise ValueError(f"{fmt}: record interval must be a positive number of seconds")

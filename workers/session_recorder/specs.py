@@ -30,6 +30,9 @@ def file_namer(task: RecordTask) -> Callable[[str, float, float | None], str]:
                 record_id=task.public_id,
                 start=_utc(start),
                 end=_utc(end if end is not None else start),
+                room_id=task.room_id,
+                user_id=task.user_id,
+                cloud_recording_id=task.cloud_recording_id,
             ),
         )
 
