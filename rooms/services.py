@@ -26,14 +26,13 @@ from recordings.services.callbacks import callback_enqueue
 from rooms.choices import FINAL_STATUSES, RUNNING_STATUSES, CloudStatus, EndReason, RecordingMode
 from rooms.constants import DEFAULT_FORMATS, MEDIA, SINGLE_FILE_NAME_TEMPLATE
 from rooms.models import CloudRecording, CloudRecordingStream
-from rooms.subscriptions import Subscription, media_recorded, task_media
+from rooms.subscriptions import LIST_NAMES as LISTS
+from rooms.subscriptions import Subscription, lists_updated, media_recorded, task_media
 from rules.models import Domain, StorageTarget
 from rules.selectors import domain_for_host
 from rules.services import domain_name_normalize
 from templates_app.constants import DEFAULT_RECORD_INTERVAL
 from templates_app.models import RecordTemplate
-
-LISTS = ("subscribe_audio", "subscribe_video", "unsubscribe_audio", "unsubscribe_video")
 
 
 def _frozen_formats(template: RecordTemplate | None, formats: Mapping[str, Any] | None) -> tuple[dict[str, Any], str]:
@@ -247,8 +246,16 @@ def session_joined(*, session: PublishSession, now: datetime | None = None) -> l
 
 def session_left(*, session: PublishSession, now: datetime | None = None) -> None:
     """A push of a room ended: its rows get ``left_at`` (its recorder finishes its tasks' files)."""
-    now = now or timezone.now()
-    CloudRecordingStream.objects.filter(session=session, left_at__isnull=True).update(left_at=now, updated=now)
+    now = now or session.ended_at or timezone.now()
+    rows = CloudRecordingStream.objects.filter(session=session, left_at__isnull=True)
+    recording_ids = list(rows.values_list("recording_id", flat=True))
+    rows.update(left_at=now, updated=now)
+    for recording in CloudRecording.objects.filter(pk__in=recording_ids, status__in=RUNNING_STATUSES):
+        if not _live_sessions(recording):
+            # The room emptied now: max_idle_time and the 334s count from here, not from the next tick.
+            CloudRecording.objects.filter(pk=recording.pk, empty_since__isnull=True).update(
+                empty_since=now, idle_callbacks=0, updated=now
+            )
 
 
 @transaction.atomic
@@ -292,13 +299,7 @@ def cloud_recording_update_subscription(
     recording = CloudRecording.objects.select_for_update().get(pk=recording.pk)
     if recording.status not in RUNNING_STATUSES:
         raise ConflictError(f"the cloud recording is {recording.status}")
-    merged = {name: getattr(recording, name) for name in LISTS}
-    for medium in MEDIA:
-        pair = (f"subscribe_{medium}", f"unsubscribe_{medium}")
-        if any(name in lists for name in pair):
-            for name in pair:
-                value = lists.get(name)
-                merged[name] = list(value) if value else None
+    merged = lists_updated({name: getattr(recording, name) for name in LISTS}, lists)
     _check_lists(merged)
     for name, value in merged.items():
         setattr(recording, name, value)

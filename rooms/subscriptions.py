@@ -33,6 +33,24 @@ class Subscription:
         )
 
 
+LIST_NAMES = ("subscribe_audio", "subscribe_video", "unsubscribe_audio", "unsubscribe_video")
+
+
+def lists_updated(
+    current: Mapping[str, Sequence[str] | None], update: Mapping[str, Sequence[str] | None]
+) -> dict[str, list[str] | None]:
+    """``update-subscription``: a medium named in the update (either of its lists) takes the update's two lists
+    (one left out is cleared); a medium left out keeps its lists. Empty lists are stored as none."""
+    merged = {name: list(current[name]) if current.get(name) else None for name in LIST_NAMES}
+    for medium in ("audio", "video"):
+        pair = (f"subscribe_{medium}", f"unsubscribe_{medium}")
+        if any(name in update for name in pair):
+            for name in pair:
+                value = update.get(name)
+                merged[name] = list(value) if value else None
+    return merged
+
+
 def _picked(name: str, only: Sequence[str] | None, but: Sequence[str] | None) -> bool:
     if only:
         return name in only
