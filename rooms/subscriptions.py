@@ -41,7 +41,7 @@ def lists_updated(
 ) -> dict[str, list[str] | None]:
     """``update-subscription``: a medium named in the update (either of its lists) takes the update's two lists
     (one left out is cleared); a medium left out keeps its lists. Empty lists are stored as none."""
-    merged = {name: list(current[name]) if current.get(name) else None for name in LIST_NAMES}
+    merged: dict[str, list[str] | None] = {name: list(current.get(name) or ()) or None for name in LIST_NAMES}
     for medium in ("audio", "video"):
         pair = (f"subscribe_{medium}", f"unsubscribe_{medium}")
         if any(name in update for name in pair):
