@@ -11,11 +11,13 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.decorators import method_decorator
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from liverecord.admin import add_service_errors
 from liverecord.errors import ConflictError
 from recordings import admin_files  # noqa: F401 - registers the file browser
+from recordings.admin_snapshots import session_thumbnail
 from recordings.choices import SessionStatus
 from recordings.forms import RecordTaskCreateForm
 from recordings.models import CallbackAttempt, CallbackDelivery, PublishSession, RecordTask
@@ -110,6 +112,7 @@ class PublishSessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     list_display = [
         "stream",
+        "thumbnail",
         "status",
         "recorder",
         "video",
@@ -133,6 +136,10 @@ class PublishSessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="stream", ordering="stream_name")
     def stream(self, obj: PublishSession) -> str:
         return f"{obj.domain_name}/{obj.app_name}/{obj.stream_name}"
+
+    @admin.display(description="snapshot")
+    def thumbnail(self, obj: PublishSession) -> SafeString | str:
+        return session_thumbnail(obj)
 
     @admin.display(description="recorder", ordering="recorder_status")
     def recorder(self, obj: PublishSession) -> str:

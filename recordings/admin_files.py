@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from liverecord.errors import ConflictError
+from recordings.choices import SNAPSHOT_FORMAT
 from recordings.models import RecordFile
 from recordings.selectors import file_url
 from recordings.services import record_file_delete, record_file_retry_upload
@@ -78,6 +79,9 @@ class RecordFileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ]
     readonly_fields = [*MEDIA_FIELDS, *STORAGE_FIELDS, *SOURCE_FIELDS]
     actions = ["retry_upload"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RecordFile]:
+        return super().get_queryset(request).exclude(format=SNAPSHOT_FORMAT)  # listed under Snapshots
 
     @admin.display(description="resolution")
     def resolution(self, obj: RecordFile) -> str:

@@ -2,6 +2,12 @@ from __future__ import annotations
 
 from django.db import models
 
+from templates_app.choices import Format
+
+#: A snapshot is a RecordFile of this format (stored, backed up and expired like any file; SPEC.md "Snapshots").
+SNAPSHOT_FORMAT = "jpg"
+FILE_FORMATS = [*Format.choices, (SNAPSHOT_FORMAT, "JPEG snapshot")]
+
 
 class SessionStatus(models.TextChoices):
     LIVE = "live", "live"
@@ -58,6 +64,7 @@ class CallbackEvent(models.IntegerChoices):
     FILE_STORED = 100, "file stored"
     FILE_BACKUP = 101, "file held in backup"
     TASK_STATUS = 332, "record task status"
+    SNAPSHOT_STORED = 200, "snapshot stored"
     CLOUD_RECORDING_STATUS = 333, "cloud recording status"
     ROOM_IDLE = 334, "cloud recording's room is empty"
 

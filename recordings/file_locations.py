@@ -18,6 +18,7 @@ CONTENT_TYPES = {
     "ts": "video/mp2t",
     "aac": "audio/aac",
     "mp3": "audio/mpeg",
+    "jpg": "image/jpeg",
 }
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
-
 from django.db import models
 
 from liverecord.models import App, TimeStampedModel
+from recordings.callback_models import CallbackAttempt, CallbackDelivery
 from recordings.choices import (
-    CallbackEvent,
-    DeliveryStatus,
+    FILE_FORMATS,
+    SNAPSHOT_FORMAT,
     FileStatus,
     RecorderStatus,
     SessionStatus,
@@ -17,15 +16,22 @@ from recordings.choices import (
     TaskRecordType,
     TaskStatus,
 )
+from recordings.ids import public_id
 from recordings.room_fields import RoomPushFields, RoomTaskFields
 from rules.models import Domain, RecordRule, StorageTarget
 from templates_app.choices import Format
 from templates_app.models import RecordTemplate
 
-
-def public_id() -> str:
-    """16 URL-safe characters: ids the API shows, unguessable and not the primary key."""
-    return secrets.token_urlsafe(12)[:16]
+#: Defined beside, re-exported here: every model of the app is importable from ``recordings.models``.
+__all__ = [
+    "CallbackAttempt",
+    "CallbackDelivery",
+    "PublishSession",
+    "RecordFile",
+    "RecordTask",
+    "Snapshot",
+    "public_id",
+]
 
 
 class PublishSession(RoomPushFields, TimeStampedModel):
@@ -189,11 +195,7 @@ class RecordTask(RoomTaskFields, TimeStampedModel):
         related_name="record_tasks",
         on_delete=models.CASCADE,
     )
-    kind = models.CharField(
-        verbose_name="kind",
-        max_length=10,
-        choices=TaskKind.choices,
-    )
+    kind = models.CharField(verbose_name="kind", max_length=10, choices=TaskKind.choices)
     status = models.CharField(
         verbose_name="status",
         max_length=10,
@@ -204,21 +206,9 @@ class RecordTask(RoomTaskFields, TimeStampedModel):
     domain = models.CharField(verbose_name="domain", max_length=253)
     app_name = models.CharField(verbose_name="app name", max_length=128)
     stream_name = models.CharField(verbose_name="stream name", max_length=128)
-    start_time = models.DateTimeField(
-        verbose_name="start time",
-        null=True,
-        blank=True,
-    )
-    end_time = models.DateTimeField(
-        verbose_name="end time",
-        null=True,
-        blank=True,
-    )
-    stopped_at = models.DateTimeField(
-        verbose_name="stopped at",
-        null=True,
-        blank=True,
-    )
+    start_time = models.DateTimeField(verbose_name="start time", null=True, blank=True)
+    end_time = models.DateTimeField(verbose_name="end time", null=True, blank=True)
+    stopped_at = models.DateTimeField(verbose_name="stopped at", null=True, blank=True)
     template = models.ForeignKey(
         RecordTemplate,
         verbose_name="template",
@@ -274,6 +264,9 @@ class RecordTask(RoomTaskFields, TimeStampedModel):
         blank=True,
         help_text="The close of the open playlist is queued; beat queues it again only after this (a lost job).",
     )
+    snapshot = models.JSONField(
+        verbose_name="snapshots", null=True, blank=True, help_text='Frozen, {"interval": 10, "storage_time": 0}.'
+    )
     error = models.TextField(verbose_name="error", blank=True)
 
     class Meta:
@@ -327,7 +320,7 @@ class RecordFile(TimeStampedModel):
     domain = models.CharField(verbose_name="domain", max_length=253)
     app_name = models.CharField(verbose_name="app name", max_length=128)
     stream_name = models.CharField(verbose_name="stream name", max_length=128, db_index=True)
-    format = models.CharField(verbose_name="format", max_length=4, choices=Format.choices)
+    format = models.CharField(verbose_name="format", max_length=4, choices=FILE_FORMATS)
     start_time = models.DateTimeField(verbose_name="start time", db_index=True)
     end_time = models.DateTimeField(verbose_name="end time")
     duration = models.FloatField(verbose_name="duration (s)", help_text="Measured from the media.")
@@ -407,94 +400,18 @@ class RecordFile(TimeStampedModel):
         return "m3u8" if self.format == Format.HLS else str(self.format)
 
 
-class CallbackDelivery(TimeStampedModel):
-    """One event sent to a domain's callback URL, retried with backoff until a 2xx; ``event_id`` de-duplicates."""
+class SnapshotManager(models.Manager["Snapshot"]):
+    def get_queryset(self) -> models.QuerySet[Snapshot]:
+        return super().get_queryset().filter(format=SNAPSHOT_FORMAT)
 
-    event_id = models.CharField(
-        verbose_name="event id",
-        max_length=16,
-        unique=True,
-        default=public_id,
-        editable=False,
-    )
-    app = models.ForeignKey(
-        App,
-        verbose_name="app",
-        related_name="callback_deliveries",
-        on_delete=models.CASCADE,
-    )
-    domain = models.ForeignKey(
-        Domain,
-        verbose_name="push domain",
-        related_name="callback_deliveries",
-        on_delete=models.SET_NULL,
-        null=True,
-    )
-    event_type = models.PositiveSmallIntegerField(verbose_name="event type", choices=CallbackEvent.choices)
-    url = models.CharField(verbose_name="URL", max_length=1024)
-    body = models.JSONField(verbose_name="body", help_text="The event without t and sign, which each attempt adds.")
-    status = models.CharField(
-        verbose_name="status",
-        max_length=10,
-        choices=DeliveryStatus.choices,
-        default=DeliveryStatus.PENDING,
-        db_index=True,
-    )
-    attempts = models.PositiveIntegerField(verbose_name="attempts", default=0)
-    next_attempt_at = models.DateTimeField(verbose_name="next attempt", null=True, blank=True, db_index=True)
-    delivered_at = models.DateTimeField(verbose_name="delivered at", null=True, blank=True)
-    last_error = models.CharField(verbose_name="last error", max_length=500, blank=True)
-    lease_until = models.DateTimeField(
-        verbose_name="attempt claimed until",
-        null=True,
-        blank=True,
-        help_text="An attempt in progress holds the delivery until then, so two runs never POST it twice.",
-    )
-    file = models.ForeignKey(
-        RecordFile,
-        verbose_name="file",
-        related_name="callbacks",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-    )
-    task = models.ForeignKey(
-        RecordTask,
-        verbose_name="task",
-        related_name="callbacks",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-    )
+
+class Snapshot(RecordFile):
+    """A JPEG of a live stream (SPEC.md "Snapshots"): a file of format ``jpg``, its frame's wallclock in
+    ``start_time``; stored, backed up and expired like any file, announced by a 200, left out of the files API."""
+
+    objects = SnapshotManager()  # type: ignore[misc]
 
     class Meta:
-        ordering = ["-created"]
-        verbose_name = "callback delivery"
-        verbose_name_plural = "callback deliveries"
-
-    def __str__(self) -> str:
-        return f"event {self.event_type} {self.event_id} → {self.url}"
-
-
-class CallbackAttempt(models.Model):
-    """One HTTP attempt of a delivery, as the receiver answered it."""
-
-    delivery = models.ForeignKey(
-        CallbackDelivery,
-        verbose_name="delivery",
-        related_name="attempt_log",
-        on_delete=models.CASCADE,
-    )
-    at = models.DateTimeField(verbose_name="at", auto_now_add=True)
-    status_code = models.PositiveSmallIntegerField(verbose_name="HTTP status", null=True, blank=True)
-    ok = models.BooleanField(verbose_name="delivered")
-    error = models.CharField(verbose_name="error", max_length=500, blank=True)
-    duration_ms = models.PositiveIntegerField(verbose_name="duration (ms)")
-    response_excerpt = models.CharField(verbose_name="response", max_length=500, blank=True)
-
-    class Meta:
-        ordering = ["at"]
-        verbose_name = "callback attempt"
-
-    def __str__(self) -> str:
-        return f"{self.status_code or self.error} at {self.at:%H:%M:%S}"
+        proxy = True
+        ordering = ["-start_time"]
+        verbose_name = "snapshot"

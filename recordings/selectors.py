@@ -11,7 +11,7 @@ from django.urls import reverse
 from liverecord.models import App
 from recordings.choices import FileStatus, SessionStatus
 from recordings.file_locations import file_backend, file_key, is_local
-from recordings.models import PublishSession, RecordFile
+from recordings.models import PublishSession, RecordFile, Snapshot
 from rules.services import domain_name_normalize
 from workers.storage import StorageError
 
@@ -53,6 +53,16 @@ def file_for_download_token(token: str) -> RecordFile | None:
     if not isinstance(payload, dict) or int(payload.get("e", 0)) < time.time():
         return None
     return RecordFile.objects.filter(public_id=payload.get("f")).first()
+
+
+def session_newest_snapshot(*, session: PublishSession) -> Snapshot | None:
+    """The newest stored snapshot of a push: its thumbnail in the console's live sessions."""
+    return (
+        Snapshot.objects.select_related("storage")
+        .filter(session=session, status=FileStatus.STORED)
+        .order_by("-start_time")
+        .first()
+    )
 
 
 def session_warnings(session: PublishSession) -> list[str]:

@@ -208,6 +208,7 @@ def _task_start(
             user_id=row.user_id,
             callback_url=recording.callback_url,
             storage=recording.storage,
+            snapshot=_task_snapshot(recording),
         )
         if session.recorder_note.startswith(NOT_RECORDED):
             PublishSession.objects.filter(pk=session.pk).update(recorder_note="", updated=now)
@@ -215,6 +216,16 @@ def _task_start(
     row.task, row.audio, row.video = task, audio and task is not None, video and task is not None
     row.save(update_fields=["task", "audio", "video", "updated"])
     return task
+
+
+def _task_snapshot(recording: CloudRecording) -> dict[str, int] | None:
+    """The task's frozen ``snapshot`` (the recorder makes a JPEG every ``interval`` s when it is set)."""
+    if recording.snapshot is None:
+        return None
+    return {
+        "interval": int(recording.snapshot["interval"]),
+        "storage_time": int(recording.snapshot.get("storage_time", 0)),
+    }
 
 
 def _task_end(task: RecordTask | None, *, now: datetime) -> None:

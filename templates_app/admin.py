@@ -13,7 +13,7 @@ from templates_app.services import template_delete, template_save
 
 @admin.register(RecordTemplate)
 class RecordTemplateAdmin(ServiceAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["name", "app", "formats", "record_type", "hls_continue_duration", "updated"]
+    list_display = ["name", "app", "formats", "snapshots", "record_type", "hls_continue_duration", "updated"]
     list_filter = ["app", "record_type", "flv_enabled", "hls_enabled", "mp4_enabled", "aac_enabled", "mp3_enabled"]
     search_fields = ["name", "description", "app__name"]
     fieldsets: ClassVar[Any] = [
@@ -29,11 +29,24 @@ class RecordTemplateAdmin(ServiceAdminMixin, admin.ModelAdmin):  # type: ignore[
             for fmt in Format
         ],
         ("HLS reconnect", {"fields": ["hls_continue_duration"]}),
+        (
+            "Snapshots",
+            {
+                "fields": ["snapshot"],
+                "description": 'A JPEG every interval seconds (2–3600), e.g. {"enabled": true, "interval": 10, '
+                '"storage_time": 0}; empty is off.',
+            },
+        ),
     ]
 
     @admin.display(description="formats")
     def formats(self, obj: RecordTemplate) -> str:
         return ", ".join(f.upper() for f in obj.enabled_formats) or "none (do not record)"
+
+    @admin.display(description="snapshots")
+    def snapshots(self, obj: RecordTemplate) -> str:
+        section = obj.snapshot_settings
+        return f"every {section['interval']} s" if section and section["enabled"] else "off"
 
     def service_create(self, request: HttpRequest, data: dict[str, Any]) -> RecordTemplate:
         return template_save(template=RecordTemplate(**data))

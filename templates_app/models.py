@@ -20,6 +20,7 @@ from templates_app.constants import (
     STORAGE_TIME_MAX,
 )
 from templates_app.naming import validate_file_name_template
+from templates_app.snapshot import frozen_snapshot, normalized_snapshot, validate_snapshot
 
 
 def record_interval_bounds(fmt: str) -> tuple[int, int]:
@@ -121,6 +122,16 @@ class RecordTemplate(TimeStampedModel):
         choices=RecordType.choices,
         default=RecordType.VIDEO,
     )
+    snapshot = models.JSONField(
+        verbose_name="snapshots",
+        null=True,
+        blank=True,
+        validators=[validate_snapshot],
+        help_text=(
+            'A JPEG of the stream every interval seconds (2–3600): {"enabled": true, "interval": 10, '
+            '"storage_time": 0}; empty is off.'
+        ),
+    )
 
     class Meta:
         ordering = ["app", "name"]
@@ -161,6 +172,16 @@ class RecordTemplate(TimeStampedModel):
         }
 
     @property
+    def snapshot_settings(self) -> dict[str, Any] | None:
+        """The snapshot section with its defaults, or None when the template has none."""
+        return normalized_snapshot(self.snapshot)
+
+    @property
+    def records_anything(self) -> bool:
+        """False for a "do not record" template: no format and no snapshots."""
+        return bool(self.enabled_formats) or frozen_snapshot(self.snapshot) is not None
+
+    @property
     def enabled_formats(self) -> list[str]:
         return [fmt for fmt in Format.values if getattr(self, f"{fmt}_enabled")]
 
@@ -176,8 +197,10 @@ class RecordTemplate(TimeStampedModel):
 
     def frozen_parameters(self) -> dict[str, Any]:
         """Everything a record task copies from its template when it is made (editing the template later
-        changes only later tasks): the formats, the record type, the file names and the HLS reconnect window."""
+        changes only later tasks): the formats, the record type, the file names, the HLS reconnect window and
+        the snapshots (``{"interval", "storage_time"}`` or None)."""
         return {
+            "snapshot": frozen_snapshot(self.snapshot),
             "formats": self.frozen_formats(),
             "record_type": self.record_type,
             "file_name_template": self.file_name_template,

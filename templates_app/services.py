@@ -11,6 +11,7 @@ from liverecord.models import App
 from templates_app.choices import Format
 from templates_app.constants import DEFAULT_RECORD_INTERVAL
 from templates_app.models import RecordTemplate
+from templates_app.snapshot import normalized_snapshot
 
 FormatSettings = dict[str, Any] | None
 
@@ -19,6 +20,8 @@ def _apply(template: RecordTemplate, fields: dict[str, Any], *, partial: bool) -
     for key, value in fields.items():
         if key in Format.values:
             _apply_format(template, key, value, partial=partial)
+        elif key == "snapshot":
+            _apply_snapshot(template, value, partial=partial)
         else:
             setattr(template, key, value)
 
@@ -34,6 +37,15 @@ def _apply_format(template: RecordTemplate, fmt: str, value: FormatSettings, *, 
     merged = {**defaults, "enabled": True, **value}
     for attr in ("enabled", "record_interval", "storage_time"):
         setattr(template, f"{fmt}_{attr}", merged[attr])
+
+
+def _apply_snapshot(template: RecordTemplate, value: dict[str, Any] | None, *, partial: bool) -> None:
+    """``None`` turns snapshots off; an object sets them (defaults filled in), merged when partial."""
+    if value is None:
+        template.snapshot = None
+        return
+    current = template.snapshot_settings if partial else None
+    template.snapshot = normalized_snapshot({**(current or {}), "enabled": True, **dict(value)})
 
 
 def template_save(*, template: RecordTemplate) -> RecordTemplate:
@@ -61,6 +73,7 @@ def template_update(*, instance: RecordTemplate, partial: bool = True, **fields:
     if not partial:
         for fmt in Format.values:
             fields.setdefault(fmt, None)
+        fields.setdefault("snapshot", None)
     _apply(instance, fields, partial=partial)
     return template_save(template=instance)
 

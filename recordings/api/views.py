@@ -12,6 +12,7 @@ from rest_framework.serializers import BaseSerializer
 from liverecord.api.viewsets import TenantReadOnlyViewSet
 from recordings.api.serializers import CallbackDeliverySerializer, PublishSessionSerializer, RecordFileSerializer
 from recordings.api.task_serializers import RecordTaskCreateSerializer, RecordTaskSerializer
+from recordings.choices import SNAPSHOT_FORMAT
 from recordings.filtersets import (
     CallbackDeliveryFilterSet,
     PublishSessionFilterSet,
@@ -33,7 +34,7 @@ from recordings.services import (
 class RecordFileViewSet(mixins.DestroyModelMixin, TenantReadOnlyViewSet):
     """Recorded files, with download URLs; deleting one removes the stored object too."""
 
-    queryset = RecordFile.objects.select_related("task")
+    queryset = RecordFile.objects.exclude(format=SNAPSHOT_FORMAT).select_related("task")  # /snapshots/ has them
     serializer_class = RecordFileSerializer
     filterset_class = RecordFileFilterSet
     lookup_field = "public_id"

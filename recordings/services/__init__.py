@@ -46,12 +46,14 @@ from recordings.services.sessions import (
     session_record_stats,
     session_recorder_finished,
 )
+from recordings.services.snapshots import SnapshotResult, snapshot_store
 
 __all__ = [
     "PackagedResult",
     "PlaylistCloser",
     "PushInfo",
     "PushRefused",
+    "SnapshotResult",
     "UploadOutcome",
     "callback_attempt",
     "callback_push_ended",
@@ -76,6 +78,7 @@ __all__ = [
     "session_open",
     "session_record_stats",
     "session_recorder_finished",
+    "snapshot_store",
     "task_create_highlight",
     "task_create_scheduled",
     "task_delete",

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from liverecord.models import App
-from recordings.choices import CallbackEvent, DeliveryStatus
+from recordings.choices import SNAPSHOT_FORMAT, CallbackEvent, DeliveryStatus
 from recordings.dispatch import DELIVER_CALLBACK, send_after_commit
 from recordings.models import CallbackAttempt, CallbackDelivery, PublishSession, RecordFile, RecordTask
 from rules.models import Domain
@@ -191,7 +191,12 @@ def callback_push_ended(*, session: PublishSession) -> None:
 def callback_file_status(
     *, file: RecordFile, video_url: str, error: str = "", next_retry: datetime | None = None
 ) -> None:
-    """100 when a file is stored; 101 (with ``error`` and ``next_retry``) when it goes to the backup spool."""
+    """100 when a file is stored; 101 (with ``error`` and ``next_retry``) when it goes to the backup spool.
+    A snapshot gets its 200 when it is stored, and no event while it waits in the backup spool."""
+    if file.format == SNAPSHOT_FORMAT:
+        if not error:
+            callback_snapshot_stored(snapshot=file, pic_url=video_url)
+        return
     session = file.session
     domain = session.domain if session is not None else domain_for_host(host=file.domain)
     fields: dict[str, Any] = {
@@ -233,6 +238,35 @@ def callback_file_status(
         where=_stream(file),
         fields=fields,
         file=file,
+        url=task.callback_url if task is not None else "",
+    )
+
+
+def callback_snapshot_stored(*, snapshot: RecordFile, pic_url: str) -> None:
+    """200: a snapshot is stored (SPEC.md "Callbacks"); ``create_time`` is the wallclock of its frame."""
+    session = snapshot.session
+    domain = session.domain if session is not None else domain_for_host(host=snapshot.domain)
+    fields: dict[str, Any] = {
+        "snapshot_id": snapshot.public_id,
+        "pic_url": pic_url,
+        "create_time": _unix(snapshot.start_time),
+        "width": snapshot.width,
+        "height": snapshot.height,
+        "file_size": snapshot.size,
+        "task_id": snapshot.task.public_id if snapshot.task else "",
+        "cloud_recording_id": None,
+        "room_id": None,
+    }
+    task = snapshot.task
+    if task is not None and task.cloud_recording_id:
+        fields.update({"cloud_recording_id": task.cloud_recording_id, "room_id": task.room_id, "user_id": task.user_id})
+    callback_enqueue(
+        app=snapshot.app,
+        domain=domain,
+        event_type=CallbackEvent.SNAPSHOT_STORED,
+        where=_stream(snapshot),
+        fields=fields,
+        file=snapshot,
         url=task.callback_url if task is not None else "",
     )
 

@@ -72,9 +72,14 @@ def _staging_dir(file: RecordFile) -> Path:
     return Path(settings.LIVEREC_SPOOL_DIR) / "files" / file.public_id
 
 
-def record_file_store(*, task: RecordTask, result: PackagedResult, name: str) -> RecordFile:
-    """Record a finished file and queue its upload. A failed packaging gets a ``failed`` row with the reason."""
-    storage_time = int(task.formats.get(result.format, {}).get("storage_time", 0))
+def record_file_store(
+    *, task: RecordTask, result: PackagedResult, name: str, storage_time: int | None = None
+) -> RecordFile:
+    """Record a finished file and queue its upload. A failed packaging gets a ``failed`` row with the reason.
+
+    ``storage_time`` defaults to the task's for the file's format (a snapshot passes its own)."""
+    if storage_time is None:
+        storage_time = int(task.formats.get(result.format, {}).get("storage_time", 0))
     row = RecordFile(
         app_id=task.app_id,
         task=task,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.db.models import Max
 
+from recordings.choices import SNAPSHOT_FORMAT
 from recordings.file_locations import task_output_dir
 from recordings.models import RecordFile, RecordTask
 from recordings.services.files import PackagedResult, record_file_store
@@ -27,10 +28,11 @@ def task_resume_point(*, task: RecordTask) -> float | None:
     start = task.start_time.timestamp() if task.start_time else None
     if task.session_id is None:
         return start
-    # HLS is left out: a playlist a dead worker left is closed as it was, and its end is only estimated.
+    # HLS is left out: a playlist a dead worker left is closed as it was, and its end is only estimated;
+    # snapshots too: they are instants, not ranges of media.
     last_end = (
         RecordFile.objects.filter(task=task, session_id=task.session_id)
-        .exclude(format=Format.HLS)
+        .exclude(format__in=(Format.HLS, SNAPSHOT_FORMAT))
         .aggregate(last=Max("end_time"))["last"]
     )
     if last_end is None:

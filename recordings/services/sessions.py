@@ -155,7 +155,7 @@ def _rule_task(session: PublishSession, domain: Domain) -> tuple[list[RecordTask
     if rule is None:
         where = f"{session.domain_name}/{session.app_name}/{session.stream_name}"
         return [], f"{NOT_RECORDED}no rule matches {where}"
-    if not rule.template.enabled_formats:
+    if not rule.template.records_anything:
         return [], f"{NOT_RECORDED}the matching rule's template {rule.template.name!r} records no format"
     template = rule.template
     task = RecordTask.objects.create(

@@ -10,6 +10,7 @@ from liverecord.api.schema import HTTP_URL_PATTERN
 from liverecord.api.serializers import ValidatedCharField
 from recordings.api.serializers import RecordFileSerializer
 from recordings.api.task_serializers import FormatsSerializer
+from recordings.choices import SNAPSHOT_FORMAT
 from recordings.constants import ROOM_ID_MESSAGE, ROOM_ID_PATTERN
 from recordings.models import RecordFile
 from rooms.choices import RecordingMode, StreamType
@@ -176,8 +177,9 @@ class CloudRecordingSerializer(serializers.ModelSerializer):  # type: ignore[typ
         files = RecordFile.objects.select_related("task", "storage").filter(
             app_id=obj.app_id, task__cloud_recording_id=obj.public_id
         )
-        return list(RecordFileSerializer(files, many=True, context=self.context).data)
+        return list(RecordFileSerializer(files.exclude(format=SNAPSHOT_FORMAT), many=True, context=self.context).data)
 
     def get_snapshot_count(self, obj: CloudRecording) -> int:
-        # Snapshots are made by the recorder (branch snaps); until their model lands there are none to count.
-        return 0
+        return RecordFile.objects.filter(
+            app_id=obj.app_id, task__cloud_recording_id=obj.public_id, format=SNAPSHOT_FORMAT
+        ).count()

@@ -9,7 +9,14 @@ from rest_framework import serializers
 from liverecord.api.fields import StrictBooleanField, StrictIntegerField, bounded_integer
 from liverecord.api.serializers import StrictCharField, StrictRegexField, ValidatedCharField
 from templates_app.choices import Format, RecordType
-from templates_app.constants import DESCRIPTION_MAX, HLS_CONTINUE_DURATION_MAX, NAME_PATTERN, STORAGE_TIME_MAX
+from templates_app.constants import (
+    DESCRIPTION_MAX,
+    HLS_CONTINUE_DURATION_MAX,
+    NAME_PATTERN,
+    SNAPSHOT_INTERVAL_MAX,
+    SNAPSHOT_INTERVAL_MIN,
+    STORAGE_TIME_MAX,
+)
 from templates_app.models import RecordTemplate, record_interval_bounds, record_interval_error
 from templates_app.naming import validate_file_name_template
 
@@ -55,6 +62,17 @@ class FormatSettingsExtension(OpenApiSerializerExtension):
         return schema
 
 
+class SnapshotSettingsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """``{"enabled": true, "interval": 10, "storage_time": 0}``: a JPEG every ``interval`` seconds."""
+
+    enabled = StrictBooleanField(required=False)
+    interval = bounded_integer(SNAPSHOT_INTERVAL_MIN, SNAPSHOT_INTERVAL_MAX, required=False)
+    storage_time = bounded_integer(0, STORAGE_TIME_MAX, required=False)
+
+    def get_attribute(self, instance: RecordTemplate) -> dict[str, Any] | None:
+        return instance.snapshot_settings
+
+
 def _format_field(fmt: str) -> FormatSettingsSerializer:
     return FormatSettingsSerializer(fmt=fmt, required=False, allow_null=True)
 
@@ -79,6 +97,7 @@ class RecordTemplateSerializer(serializers.ModelSerializer):  # type: ignore[typ
     mp4 = _format_field(Format.MP4)
     aac = _format_field(Format.AAC)
     mp3 = _format_field(Format.MP3)
+    snapshot = SnapshotSettingsSerializer(required=False, allow_null=True)
     hls_continue_duration = bounded_integer(0, HLS_CONTINUE_DURATION_MAX, required=False)
     file_name_template = ValidatedCharField(
         required=False, allow_blank=True, max_length=256, schema_pattern=FILE_NAME_TEMPLATE_PATTERN
@@ -103,6 +122,7 @@ class RecordTemplateSerializer(serializers.ModelSerializer):  # type: ignore[typ
             "hls_continue_duration",
             "file_name_template",
             "record_type",
+            "snapshot",
             "created",
             "updated",
         ]

@@ -11,6 +11,7 @@ from django.db import models
 from rest_framework import serializers
 
 from liverecord.api.filters import BaseFilterSet, parse_api_time
+from recordings.api.snapshots import SnapshotViewSet
 from recordings.api.views import CallbackDeliveryViewSet, PublishSessionViewSet, RecordFileViewSet, RecordTaskViewSet
 from rules.api.views import DomainViewSet, RecordRuleViewSet, StorageTargetViewSet
 from templates_app.api.views import RecordTemplateViewSet
@@ -21,11 +22,12 @@ UNFILTERED: dict[type[Any], set[str]] = {
     DomainViewSet: {"push_auth_key", "push_auth_backup_key", "callback_key"},
     StorageTargetViewSet: {"secret_access_key"},
     RecordRuleViewSet: set(),
-    RecordTemplateViewSet: {"flv", "hls", "mp4", "aac", "mp3"},
+    RecordTemplateViewSet: {"flv", "hls", "mp4", "aac", "mp3", "snapshot"},
     # Free text, JSON, computed URLs and float measurements: exact matches on them mean nothing.
     RecordFileViewSet: {"url", "duration", "error"},
     PublishSessionViewSet: {"recorder_note", "fps", "gop_seconds"},
     RecordTaskViewSet: {"formats", "error"},
+    SnapshotViewSet: {"url"},
     CallbackDeliveryViewSet: {"body", "last_error", "attempt_log"},  # attempt_log: the attempts, a to-many list
 }
 

@@ -11,6 +11,7 @@ from workers.engine.datatypes import (
     PackagedFile,
     RecorderListener,
     RecordingSpec,
+    SnapshotFile,
     StreamParams,
     StreamStats,
 )
@@ -18,6 +19,7 @@ from workers.engine.errors import EngineError, PackagingError, SourceError, Spoo
 from workers.engine.follow import IngestRecord, sweep_orphans
 from workers.engine.hls import HlsPlaylistWriter
 from workers.engine.recorder import StreamRecorder
+from workers.engine.snapshot import Snapshotter, first_frame_jpeg
 from workers.engine.spool import Spool
 
 __all__ = [
@@ -29,6 +31,8 @@ __all__ = [
     "PackagingError",
     "RecorderListener",
     "RecordingSpec",
+    "SnapshotFile",
+    "Snapshotter",
     "SourceError",
     "Spool",
     "SpoolError",
@@ -36,5 +40,6 @@ __all__ = [
     "StreamParams",
     "StreamRecorder",
     "StreamStats",
+    "first_frame_jpeg",
     "sweep_orphans",
 ]

@@ -131,6 +131,9 @@ class RecordingSpec:
     #: False leaves the playlist open (no ``#EXT-X-ENDLIST``) for a later push to continue it.
     hls_endlist: bool = True
     mp3_bitrate: int = 128_000
+    #: A JPEG every this many seconds (None: no snapshots), named by ``snapshot_name_for(wallclock)``.
+    snapshot_interval: float | None = None
+    snapshot_name_for: Callable[[float], str] | None = None
 
     def __post_init__(self) -> None:
         self.output_dir = Path(self.output_dir)
@@ -142,6 +145,10 @@ class RecordingSpec:
         for fmt, interval in self.formats.items():
             if fmt != "hls" and not (interval > 0 and math.isfinite(interval)):
                 raise ValueError(f"{fmt}: record interval must be a positive number of seconds")
+        if self.snapshot_interval is not None and not (
+            self.snapshot_interval > 0 and math.isfinite(self.snapshot_interval)
+        ):
+            raise ValueError("snapshot interval must be a positive number of seconds")
 
 
 @dataclass
@@ -160,6 +167,18 @@ class PackagedFile:
     width: int | None
     height: int | None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotFile:
+    """One snapshot JPEG of a recording: where it is, the wallclock of its frame, what it shows."""
+
+    recording_id: str
+    path: Path
+    wallclock: float
+    size: int
+    width: int
+    height: int
 
 
 class RecorderListener:
@@ -183,6 +202,9 @@ class RecorderListener:
 
     def on_file(self, f: PackagedFile) -> None:
         """A file is finished (or failed: ``f.error`` is set)."""
+
+    def on_snapshot(self, snapshot: SnapshotFile) -> None:
+        """A snapshot JPEG is written."""
 
     def on_recording_finished(self, recording_id: str) -> None:
         """Every file of this recording has been announced."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from workers.engine.datatypes import ChunkInfo, PackagedFile, RecordingSpec
+from workers.engine.datatypes import ChunkInfo, PackagedFile, RecordingSpec, SnapshotFile
 from workers.engine.errors import PackagingError
 from workers.engine.file_series import EPS, MAX_LEAD, FileSeries
 from workers.engine.hls_series import HlsSeries
 from workers.engine.media import ChunkData, read_chunk
 from workers.engine.mp3_series import Mp3Series
+from workers.engine.snapshot import Snapshotter, default_snapshot_name
 from workers.engine.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -25,14 +26,33 @@ log = logging.getLogger(__name__)
 class RecordingJob:
     """One RecordingSpec being packaged: its bounds, cursor and writers."""
 
-    def __init__(self, spec: RecordingSpec, start: float, cursor: int, emit: Callable[[PackagedFile], None]) -> None:
+    def __init__(
+        self,
+        spec: RecordingSpec,
+        start: float,
+        cursor: int,
+        emit: Callable[[PackagedFile], None],
+        emit_snapshot: Callable[[SnapshotFile], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.spec = spec
+        self.on_error = on_error or (lambda exc: log.warning("%s", exc))
         self.start = start
         self.end = spec.end_wallclock
         self.cursor = cursor
         self.done = False
         self.series: list[FileSeries] = []
         self.hls: HlsSeries | None = None
+        self.snapshots: Snapshotter | None = None
+        if spec.snapshot_interval is not None:
+            self.snapshots = Snapshotter(
+                spec.recording_id,
+                interval=spec.snapshot_interval,
+                start=start,
+                output_dir=spec.output_dir,
+                emit=emit_snapshot or (lambda _shot: None),
+                name_for=spec.snapshot_name_for or default_snapshot_name,
+            )
         for fmt, interval in spec.formats.items():
             if fmt == "hls":
                 self.hls = HlsSeries(spec, start, emit)
@@ -54,6 +74,11 @@ class RecordingJob:
         if self.end is not None and info.first_wallclock - MAX_LEAD >= self.end:
             self.finish()  # the whole chunk is past the end (per-packet checks decide near it)
             return
+        if self.snapshots is not None and (self.end is None or info.first_wallclock < self.end):
+            try:
+                self.snapshots.feed(info)
+            except (PackagingError, OSError) as exc:  # a snapshot lost, never the files
+                self.on_error(exc)
         for w in self.series:
             w.begin_chunk(info)
         if self.hls is not None:
@@ -100,9 +125,11 @@ class Packager:
         on_file: Callable[[PackagedFile], None],
         on_finished: Callable[[str], None],
         on_error: Callable[[BaseException], None],
+        on_snapshot: Callable[[SnapshotFile], None] | None = None,
     ) -> None:
         self.spool = spool
         self.on_file = on_file
+        self.on_snapshot = on_snapshot
         self.on_finished = on_finished
         self.on_error = on_error
         self.jobs: dict[str, RecordingJob] = {}
@@ -120,7 +147,9 @@ class Packager:
             cursor = self.spool.open_seq if edge is None else self.spool.first_seq_for(edge)
         else:
             cursor = self.spool.first_seq_for(start)
-        self.jobs[spec.recording_id] = RecordingJob(spec, start, cursor, self.on_file)
+        self.jobs[spec.recording_id] = RecordingJob(
+            spec, start, cursor, self.on_file, emit_snapshot=self.on_snapshot, on_error=self.on_error
+        )
 
     def stop(self, recording_id: str, at_wallclock: float | None = None) -> None:
         job = self.jobs.get(recording_id)

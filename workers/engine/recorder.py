@@ -22,7 +22,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from workers.engine.datatypes import ChunkInfo, PackagedFile, RecorderListener, RecordingSpec, StreamStats, codec_name
+from workers.engine.datatypes import (
+    ChunkInfo,
+    PackagedFile,
+    RecorderListener,
+    RecordingSpec,
+    SnapshotFile,
+    StreamStats,
+    codec_name,
+)
 from workers.engine.errors import EngineError, SourceError, SpoolError, StallError
 from workers.engine.follow import IngestRecord
 from workers.engine.packager import Packager
@@ -76,7 +84,11 @@ class StreamRecorder:
             on_chunk_closed=self._chunk_closed,
         )
         self.packager = Packager(
-            self.spool, on_file=self._on_file, on_finished=self._on_finished, on_error=self._on_error
+            self.spool,
+            on_file=self._on_file,
+            on_finished=self._on_finished,
+            on_error=self._on_error,
+            on_snapshot=self._on_snapshot,
         )
         self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
@@ -261,6 +273,9 @@ class StreamRecorder:
 
     def _on_file(self, f: PackagedFile) -> None:
         self._safe("on_file", f)
+
+    def _on_snapshot(self, snapshot: SnapshotFile) -> None:
+        self._safe("on_snapshot", snapshot)
 
     def _on_finished(self, recording_id: str) -> None:
         self._safe("on_recording_finished", recording_id)

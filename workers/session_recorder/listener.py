@@ -14,11 +14,17 @@ from django.db import close_old_connections
 from recordings.choices import FINAL_TASK_STATUSES, SessionStatus, TaskStatus
 from recordings.file_locations import task_output_dir
 from recordings.models import PublishSession, RecordTask
-from recordings.services import record_file_store, session_record_stats, task_hls_hold, task_recording_finished
-from workers.engine import PackagedFile, RecorderListener, StreamRecorder, StreamStats
+from recordings.services import (
+    record_file_store,
+    session_record_stats,
+    snapshot_store,
+    task_hls_hold,
+    task_recording_finished,
+)
+from workers.engine import PackagedFile, RecorderListener, SnapshotFile, StreamRecorder, StreamStats
 from workers.session_recorder.db_retry import until_database_answers
 from workers.session_recorder.hls_sync import LivePlaylistSync
-from workers.session_recorder.results import packaged_result
+from workers.session_recorder.results import packaged_result, snapshot_result
 from workers.session_recorder.specs import recording_spec
 
 log = logging.getLogger(__name__)
@@ -100,6 +106,15 @@ class SessionListener(RecorderListener):
         with self._lock:
             until_database_answers(
                 lambda: record_file_store(task=task, result=result, name=name), f"recording file {name}"
+            )
+
+    def on_snapshot(self, snapshot: SnapshotFile) -> None:
+        task = self.tasks[snapshot.recording_id]
+        result = snapshot_result(snapshot)
+        name = snapshot.path.stem
+        with self._lock:
+            until_database_answers(
+                lambda: snapshot_store(task=task, result=result, name=name), f"recording snapshot {name}"
             )
 
     def on_recording_finished(self, recording_id: str) -> None:

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from recordings.models import PublishSession
-from recordings.services import PackagedResult, PlaylistCloser
+from recordings.services import PackagedResult, PlaylistCloser, SnapshotResult
 from templates_app.choices import Format
-from workers.engine import HlsPlaylistWriter, PackagedFile
+from workers.engine import HlsPlaylistWriter, PackagedFile, SnapshotFile
 
 
 def _utc(wallclock: float) -> datetime:
@@ -33,6 +33,13 @@ def packaged_result(f: PackagedFile) -> PackagedResult:
         width=f.width,
         height=f.height,
         error=f.error,
+    )
+
+
+def snapshot_result(shot: SnapshotFile) -> SnapshotResult:
+    """The one translation of the engine's ``SnapshotFile``."""
+    return SnapshotResult(
+        path=shot.path, time=_utc(shot.wallclock), size=shot.size, width=shot.width, height=shot.height
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from recordings.file_locations import task_output_dir
 from recordings.models import RecordTask
 from recordings.services import task_resume_point
+from templates_app.constants import DEFAULT_SNAPSHOT_NAME_TEMPLATE
 from templates_app.naming import NameContext, render_file_name
 from workers.engine import RecordingSpec
 
@@ -39,6 +40,25 @@ def file_namer(task: RecordTask) -> Callable[[str, float, float | None], str]:
     return name_for
 
 
+def snapshot_namer(task: RecordTask) -> Callable[[float], str]:
+    """The task's snapshot names (SPEC.md "Snapshots"), from the wallclock of the frame."""
+
+    def name_for(wallclock: float) -> str:
+        return render_file_name(
+            DEFAULT_SNAPSHOT_NAME_TEMPLATE,
+            NameContext(
+                domain=task.domain,
+                app_name=task.app_name,
+                stream_id=task.stream_name,
+                record_id=task.public_id,
+                start=_utc(wallclock),
+                end=_utc(wallclock),
+            ),
+        )
+
+    return name_for
+
+
 def _open_playlist(task: RecordTask) -> Path | None:
     """The playlist this recording continues after a reconnect (held open by ``task_hls_hold``)."""
     if task.hls_pending and Path(task.hls_pending["path"]).exists():
@@ -57,4 +77,6 @@ def recording_spec(task: RecordTask) -> RecordingSpec:
         end_wallclock=task.end_time.timestamp() if task.end_time else None,
         hls_append_to=_open_playlist(task),
         hls_endlist=task.hls_continue_duration == 0,
+        snapshot_interval=float(task.snapshot["interval"]) if task.snapshot else None,
+        snapshot_name_for=snapshot_namer(task),
     )

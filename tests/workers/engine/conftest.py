@@ -17,7 +17,15 @@ from typing import Any
 import av
 import pytest
 
-from workers.engine import ChunkInfo, PackagedFile, RecorderListener, RecordingSpec, StreamRecorder, StreamStats
+from workers.engine import (
+    ChunkInfo,
+    PackagedFile,
+    RecorderListener,
+    RecordingSpec,
+    SnapshotFile,
+    StreamRecorder,
+    StreamStats,
+)
 
 FPS = 25
 GOP = 25  # one keyframe a second
@@ -103,6 +111,7 @@ class Events(RecorderListener):
     files: list[PackagedFile] = field(default_factory=list)
     finished: list[str] = field(default_factory=list)
     errors: list[BaseException] = field(default_factory=list)
+    snapshots: list[SnapshotFile] = field(default_factory=list)
 
     def on_started(self, stats: StreamStats) -> None:
         self.started.append(stats)
@@ -118,6 +127,9 @@ class Events(RecorderListener):
 
     def on_recording_finished(self, recording_id: str) -> None:
         self.finished.append(recording_id)
+
+    def on_snapshot(self, snapshot: SnapshotFile) -> None:
+        self.snapshots.append(snapshot)
 
     def on_error(self, exc: BaseException) -> None:
         self.errors.append(exc)
