@@ -66,6 +66,7 @@ def test_a_room_in_single_mode_with_subscriptions_a_late_joiner_an_update_and_an
                 "unsubscribe_video": ["carol"],  # carol: audio only
                 "formats": {"mp4": {"record_interval": 3600}},
                 "max_idle_time": 5,
+                "snapshot": {"interval": 4},
             },
             format="json",
         )
@@ -92,7 +93,7 @@ def test_a_room_in_single_mode_with_subscriptions_a_late_joiner_an_update_and_an
         )
         assert recording.reason == "max_idle_time"
         assert 4.0 <= time.monotonic() - ended <= 16.0
-        files = settled_files(30, count=4, task__cloud_recording_id=rec_id)
+        files = settled_files(30, count=4, task__cloud_recording_id=rec_id, format="mp4")
         got = wait_until(
             lambda: (e := _events(receiver)) and len(e.get(CallbackEvent.FILE_STORED, [])) == 4 and e, 30, "callbacks"
         )
@@ -131,3 +132,8 @@ def test_a_room_in_single_mode_with_subscriptions_a_late_joiner_an_update_and_an
     streams = {s["user_id"]: s for s in described["streams"]}
     assert (streams["u2"]["audio"], streams["u2"]["video"]) == (False, True)
     assert all(s["left_at"] for s in described["streams"]) and len(described["files"]) == 4
+    # Snapshots every 4 s of each recorded stream (bob's video, alice's until the update), announced by 200s.
+    shots = got.get(CallbackEvent.SNAPSHOT_STORED, [])
+    assert described["snapshot_count"] >= 3 and len(shots) <= described["snapshot_count"]
+    assert shots and all((b["cloud_recording_id"], b["room_id"]) == (rec_id, ROOM) for b in shots)
+    assert {b["user_id"] for b in shots} <= {"u1", "u2", "u3"} and "u2" in {b["user_id"] for b in shots}
