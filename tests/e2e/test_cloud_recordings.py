@@ -137,3 +137,33 @@ def test_a_room_in_single_mode_with_subscriptions_a_late_joiner_an_update_and_an
     assert described["snapshot_count"] >= 3 and len(shots) <= described["snapshot_count"]
     assert shots and all((b["cloud_recording_id"], b["room_id"]) == (rec_id, ROOM) for b in shots)
     assert {b["user_id"] for b in shots} <= {"u1", "u2", "u3"} and "u2" in {b["user_id"] for b in shots}
+
+
+def test_a_stream_live_before_the_start_is_recorded_from_then_and_a_return_gets_new_files(
+    ingest: Any, beat: Any
+) -> None:
+    tenant = make_tenant("rooms-e2e-return")
+    Domain.objects.create(app=tenant.app, name="127.0.0.1")
+    url = ingest.rtmp_url("alice", query=f"room={ROOM}&user=u1")
+    first = push_generated(url, seconds=7)
+    time.sleep(3)
+    made = tenant.client.post(
+        "/api/v1/cloud-recordings/",
+        {"domain": "127.0.0.1", "room_id": ROOM, "mode": "single", "formats": {"mp4": {}}, "max_idle_time": 5},
+        format="json",
+    )
+    assert made.status_code == 201 and made.json()["status"] == "recording", made.content
+    rec_id = made.json()["id"]
+    assert first.wait(timeout=30) == 0
+    time.sleep(1)
+    second = push_generated(url, seconds=5)
+    assert second.wait(timeout=30) == 0
+    wait_until(lambda: CloudRecording.objects.get(public_id=rec_id).status == "finished", 30, "the idle end")
+    files = settled_files(30, count=2, task__cloud_recording_id=rec_id, format="mp4")
+    before, after = sorted(files, key=lambda f: f.start_time)
+    assert before.session_id != after.session_id and before.task_id != after.task_id
+    assert 2.5 <= _duration(before.local_path) <= 5.5, "recorded from the start request, not from the push's start"
+    assert 4.0 <= _duration(after.local_path) <= 6.0
+    assert all(_kinds(f.local_path) == ["audio", "video"] for f in files)
+    streams = tenant.client.get(f"/api/v1/cloud-recordings/{rec_id}/").json()["streams"]
+    assert [s["stream_name"] for s in streams] == ["alice", "alice"] and all(s["left_at"] for s in streams)
