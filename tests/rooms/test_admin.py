@@ -43,3 +43,10 @@ def test_the_console_lists_shows_and_stops_cloud_recordings(console: Client, ten
         "/admin/rooms/cloudrecording/", {"action": "stop_recordings", "_selected_action": [recording.pk]}, follow=True
     )
     assert "already stopping" in again.content.decode()
+
+
+def test_live_sessions_show_and_find_their_room(console: Client, domain: Domain) -> None:
+    push("alice", "room=class7&user=u1")
+    push("bob")
+    page = console.get("/admin/recordings/publishsession/", {"q": "class7"}).content.decode()
+    assert "class7" in page and "alice" in page and "bob" not in page
