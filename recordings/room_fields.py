@@ -26,6 +26,12 @@ class RoomTaskFields(models.Model):
     room_id = models.CharField(verbose_name="room", max_length=128, blank=True)
     user_id = models.CharField(verbose_name="user", max_length=128, blank=True)
     callback_url = models.CharField(verbose_name="callback URL (instead of the domain's)", max_length=1024, blank=True)
+    mute_audio = models.JSONField(
+        verbose_name="mute split",
+        null=True,
+        blank=True,
+        help_text='MP3 only: {"skip": true, "split_after": 10} drops muted audio and splits after long silences.',
+    )
     storage = models.ForeignKey(
         StorageTarget,
         verbose_name="storage target (instead of the domain's)",

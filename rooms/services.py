@@ -109,12 +109,12 @@ def cloud_recording_create(
         raise ValidationError({"mix": "is only for mode mixed"})
     if fill_blank:
         raise ValidationError({"fill_blank": "is not supported yet: a stream that returns starts new files"})
-    if mute_audio is not None:
-        raise ValidationError({"mute_audio": "is not supported yet"})
     for name, obj in (("template", template), ("storage", storage)):
         if obj is not None and obj.app_id != app.pk:
             raise ValidationError({name: "does not exist in this app"})
     frozen, name_template = _frozen_formats(template, formats)
+    if mute_audio is not None and (stream_type != "audio" or set(frozen) != {"mp3"}):
+        raise ValidationError({"mute_audio": "needs stream_type audio and the format mp3 only"})
     if not frozen and snapshot is None:
         raise ValidationError(
             {"formats": "records nothing: give a format, or a snapshot for a snapshot-only recording"}
@@ -140,6 +140,7 @@ def cloud_recording_create(
                 max_record_time=max_record_time,
                 callback_url=callback_url,
                 storage=storage,
+                mute_audio=dict(mute_audio) if mute_audio is not None else None,
                 started_at=now,
                 empty_since=now,
                 **{name: list(value) if value else None for name, value in lists.items()},
@@ -209,6 +210,7 @@ def _task_start(
             callback_url=recording.callback_url,
             storage=recording.storage,
             snapshot=_task_snapshot(recording),
+            mute_audio=recording.mute_audio if "mp3" in media.formats else None,
         )
         if session.recorder_note.startswith(NOT_RECORDED):
             PublishSession.objects.filter(pk=session.pk).update(recorder_note="", updated=now)

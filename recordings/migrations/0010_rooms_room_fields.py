@@ -35,6 +35,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='recordtask',
+            name='mute_audio',
+            field=models.JSONField(blank=True, help_text='MP3 only: {"skip": true, "split_after": 10} drops muted audio and splits after long silences.', null=True, verbose_name='mute split'),
+        ),
+        migrations.AddField(
+            model_name='recordtask',
             name='room_id',
             field=models.CharField(blank=True, max_length=128, verbose_name='room'),
         ),

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from recordings.models import RecordTask
 from rooms.models import CloudRecording
 from rules.models import Domain
 from tests.conftest import Tenant
@@ -56,14 +57,32 @@ def test_snapshot_interval_bounds(tenant: Tenant) -> None:
         tenant.client.post(f"{URL}{answer.json()['id']}/stop/")
 
 
-def test_mute_audio_split_after_bounds_then_not_yet_supported(tenant: Tenant) -> None:
+def test_mute_audio_split_after_bounds_and_what_it_needs(tenant: Tenant) -> None:
+    mp3 = {"mp3": {"record_interval": 600}}
     for value in (-1, 86401):
-        answer = create(tenant, stream_type="audio", mute_audio={"skip": True, "split_after": value})
+        answer = create(tenant, stream_type="audio", formats=mp3, mute_audio={"skip": True, "split_after": value})
         assert refused_field(answer) == "mute_audio.split_after"
     for value in (0, 86400):
-        answer = create(tenant, stream_type="audio", mute_audio={"skip": True, "split_after": value})
-        assert refused_field(answer) == "mute_audio"
-    assert refused_field(create(tenant, stream_type="video", mute_audio={"split_after": 5})) == "mute_audio"
+        answer = create(tenant, stream_type="audio", formats=mp3, mute_audio={"skip": True, "split_after": value})
+        assert answer.status_code == 201, answer.content
+        assert answer.json()["mute_audio"] == {"skip": True, "split_after": value}
+        tenant.client.post(f"{URL}{answer.json()['id']}/stop/")
+    assert (
+        refused_field(create(tenant, stream_type="video", formats=mp3, mute_audio={"split_after": 5})) == "mute_audio"
+    )
+    answer = create(tenant, stream_type="audio", formats={"mp4": {}}, mute_audio={"split_after": 5})
+    assert refused_field(answer) == "mute_audio", "mp3 only"
+
+
+def test_mute_audio_reaches_the_mp3_task(tenant: Tenant) -> None:
+    push("alice", "room=class7")
+    made = create(tenant, stream_type="audio", formats={"mp3": {}}, mute_audio={"skip": True, "split_after": 10})
+    task = RecordTask.objects.get(cloud_recording_id=made.json()["id"])
+    assert (task.record_type, set(task.formats), task.mute_audio) == (
+        "audio",
+        {"mp3"},
+        {"skip": True, "split_after": 10},
+    )
 
 
 @pytest.mark.parametrize("room", ["", "r" * 129, "class 7", "class/7", "k%C3%A4", "é"])

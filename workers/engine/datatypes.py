@@ -131,6 +131,10 @@ class RecordingSpec:
     #: False leaves the playlist open (no ``#EXT-X-ENDLIST``) for a later push to continue it.
     hls_endlist: bool = True
     mp3_bitrate: int = 128_000
+    #: MP3 mute handling (ZEGO RecordMuteAudio): drop muted stretches (below -60 dBFS for 1 s or more), and
+    #: start a new file after a muted stretch of at least ``mute_split_after`` seconds (0: never).
+    mute_skip: bool = False
+    mute_split_after: float = 0.0
     #: A JPEG every this many seconds (None: no snapshots), named by ``snapshot_name_for(wallclock)``.
     snapshot_interval: float | None = None
     snapshot_name_for: Callable[[float], str] | None = None

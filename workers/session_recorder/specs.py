@@ -77,6 +77,8 @@ def recording_spec(task: RecordTask) -> RecordingSpec:
         end_wallclock=task.end_time.timestamp() if task.end_time else None,
         hls_append_to=_open_playlist(task),
         hls_endlist=task.hls_continue_duration == 0,
+        mute_skip=bool((task.mute_audio or {}).get("skip", False)),
+        mute_split_after=float((task.mute_audio or {}).get("split_after", 0)),
         snapshot_interval=float(task.snapshot["interval"]) if task.snapshot else None,
         snapshot_name_for=snapshot_namer(task),
     )
