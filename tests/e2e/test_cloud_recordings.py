@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from rules.models import Domain
 from tests.conftest import make_tenant
 from tests.e2e.conftest import settled_files, wait_until
 from tests.support.hook_receiver import HookReceiver
-from tests.support.media import probe, push_generated
+from tests.support.media import make_clip, probe, push, push_generated
 from workers.callbacks import SIGNATURE_HEADER, verify_signature
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -167,3 +168,33 @@ def test_a_stream_live_before_the_start_is_recorded_from_then_and_a_return_gets_
     assert all(_kinds(f.local_path) == ["audio", "video"] for f in files)
     streams = tenant.client.get(f"/api/v1/cloud-recordings/{rec_id}/").json()["streams"]
     assert [s["stream_name"] for s in streams] == ["alice", "alice"] and all(s["left_at"] for s in streams)
+
+
+def test_mute_split_of_an_audio_room_through_the_ingest(ingest: Any, beat: Any, tmp_path: Path) -> None:
+    """A tone with silences (2-5 s, 7-7.5 s, 9-10.5 s) pushed into a room recorded as audio MP3 with mute_audio:
+    the 3 s silence splits (two files), the 1.5 s one is dropped, the 0.5 s one kept."""
+    silent = "volume=enable='between(t,2,5)+between(t,7,7.5)+between(t,9,10.5)':volume=0"
+    clip = make_clip(tmp_path / "tone.flv", seconds=12, vcodec=None, extra_args=["-af", silent])
+    tenant = make_tenant("rooms-e2e-mute")
+    Domain.objects.create(app=tenant.app, name="127.0.0.1")
+    made = tenant.client.post(
+        "/api/v1/cloud-recordings/",
+        {
+            "domain": "127.0.0.1",
+            "room_id": ROOM,
+            "mode": "single",
+            "stream_type": "audio",
+            "formats": {"mp3": {"record_interval": 3600}},
+            "mute_audio": {"skip": True, "split_after": 2},
+            "max_idle_time": 5,
+        },
+        format="json",
+    )
+    assert made.status_code == 201, made.content
+    rec_id = made.json()["id"]
+    assert push(ingest.rtmp_url("speaker", query=f"room={ROOM}"), clip).wait(timeout=30) == 0
+    wait_until(lambda: CloudRecording.objects.get(public_id=rec_id).status == "finished", 30, "the idle end")
+    first, second = sorted(settled_files(30, count=2, task__cloud_recording_id=rec_id), key=lambda f: f.start_time)
+    assert _kinds(first.local_path) == ["audio"] and probe(first.local_path)["streams"][0]["codec_name"] == "mp3"
+    assert abs(_duration(first.local_path) - 2.0) < 0.35
+    assert abs(_duration(second.local_path) - 5.5) < 0.45
