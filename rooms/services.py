@@ -7,6 +7,7 @@ existing session, so each stream is still pulled and spooled once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,12 +20,21 @@ from django.utils import timezone
 from liverecord.errors import ConflictError
 from liverecord.models import App
 from recordings.choices import FINAL_TASK_STATUSES, CallbackEvent, SessionStatus, TaskKind, TaskStatus
-from recordings.constants import NOT_RECORDED
+from recordings.constants import NOT_RECORDED, ROOM_ID_MESSAGE, ROOM_ID_PATTERN
 from recordings.models import PublishSession, RecordTask
 from recordings.services import recorder_redispatch, task_stop
 from recordings.services.callbacks import callback_enqueue
-from rooms.choices import FINAL_STATUSES, RUNNING_STATUSES, CloudStatus, EndReason, RecordingMode
-from rooms.constants import DEFAULT_FORMATS, MEDIA, SINGLE_FILE_NAME_TEMPLATE
+from rooms.choices import FINAL_STATUSES, RUNNING_STATUSES, CloudStatus, EndReason, RecordingMode, StreamType
+from rooms.constants import (
+    DEFAULT_FORMATS,
+    MAX_IDLE_TIME_MAX,
+    MAX_IDLE_TIME_MIN,
+    MAX_RECORD_TIME_MAX,
+    MAX_RECORD_TIME_MIN,
+    MEDIA,
+    SINGLE_FILE_NAME_TEMPLATE,
+    SUBSCRIPTION_LIST_MAX,
+)
 from rooms.models import CloudRecording, CloudRecordingStream
 from rooms.subscriptions import LIST_NAMES as LISTS
 from rooms.subscriptions import Subscription, lists_updated, media_recorded, task_media
@@ -60,6 +70,27 @@ def _check_lists(lists: Mapping[str, Sequence[str] | None]) -> None:
         for name in (f"subscribe_{medium}" for medium in MEDIA)
         if lists.get(name) and lists.get(f"un{name}")
     }
+    if errors:
+        raise ValidationError(errors)
+
+
+_ROOM_ID = re.compile(ROOM_ID_PATTERN)
+
+
+def _check_bounds(*, room_id: str, stream_type: str, max_idle_time: int, max_record_time: int, lists: Any) -> None:
+    """SPEC's bounds, whoever calls (the API's serializer checks them too, with the same messages)."""
+    errors: dict[str, str] = {}
+    if not _ROOM_ID.match(room_id):
+        errors["room_id"] = ROOM_ID_MESSAGE
+    if stream_type not in StreamType.values:
+        errors["stream_type"] = "must be audio_video, audio, video or audio_video_separate"
+    if not MAX_IDLE_TIME_MIN <= max_idle_time <= MAX_IDLE_TIME_MAX:
+        errors["max_idle_time"] = f"must be between {MAX_IDLE_TIME_MIN} and {MAX_IDLE_TIME_MAX}"
+    if not MAX_RECORD_TIME_MIN <= max_record_time <= MAX_RECORD_TIME_MAX:
+        errors["max_record_time"] = f"must be between {MAX_RECORD_TIME_MIN} and {MAX_RECORD_TIME_MAX}"
+    for name, value in lists.items():
+        if value and len(value) > SUBSCRIPTION_LIST_MAX:
+            errors[name] = f"must have at most {SUBSCRIPTION_LIST_MAX} stream names"
     if errors:
         raise ValidationError(errors)
 
@@ -102,6 +133,13 @@ def cloud_recording_create(
         "unsubscribe_audio": unsubscribe_audio,
         "unsubscribe_video": unsubscribe_video,
     }
+    _check_bounds(
+        room_id=room_id,
+        stream_type=stream_type,
+        max_idle_time=max_idle_time,
+        max_record_time=max_record_time,
+        lists=lists,
+    )
     _check_lists(lists)
     if mode == RecordingMode.MIXED:
         raise ValidationError({"mode": "mixed recordings are not supported yet (next release): use single"})
