@@ -176,3 +176,31 @@ def test_update_subscription_restarts_only_the_streams_whose_media_change(tenant
     recording = cloud_recording_update_subscription(recording=recording, lists={"subscribe_video": ["carol"]})
     assert (recording.subscribe_video, recording.unsubscribe_video) == (["carol"], None)
     assert not recording.streams.get(stream_name="alice").video
+
+
+def test_the_tasks_of_a_recording_with_snapshots_freeze_them(tenant: Tenant, domain: Domain) -> None:
+    push("alice", "room=class7")
+    recording = _create(tenant, snapshot={"interval": 10}, formats={})
+    task = RecordTask.objects.get(cloud_recording_id=recording.public_id)
+    assert (task.snapshot, task.formats) == ({"interval": 10, "storage_time": 0}, {})
+    with pytest.raises(ValidationError) as refused:
+        cloud_recording_create(app=tenant.app, domain="push.example.com", room_id="class8", formats={})
+    assert "formats" in refused.value.message_dict
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"room_id": "class 7"}, "room_id"),
+        ({"max_idle_time": 4}, "max_idle_time"),
+        ({"max_record_time": 86401}, "max_record_time"),
+        ({"subscribe_audio": [f"s{i}" for i in range(33)]}, "subscribe_audio"),
+        ({"stream_type": "both"}, "stream_type"),
+    ],
+)
+def test_the_service_checks_specs_bounds_whoever_calls(
+    tenant: Tenant, domain: Domain, kwargs: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        cloud_recording_create(app=tenant.app, domain="push.example.com", **{"room_id": "class7", **kwargs})
+    assert field in refused.value.message_dict
