@@ -13,7 +13,7 @@ from recordings.selectors import file_url, session_newest_snapshot
 from recordings.services import record_file_delete
 
 
-def thumbnail_html(snapshot: Snapshot | None, *, width: int = 120) -> SafeString | str:
+def thumbnail_html(snapshot: Snapshot | None, *, width: int = 64) -> SafeString | str:
     url = file_url(snapshot, base="/") if snapshot is not None else None
     if snapshot is None or not url:
         return "—"
@@ -28,7 +28,7 @@ def thumbnail_html(snapshot: Snapshot | None, *, width: int = 120) -> SafeString
 
 def session_thumbnail(session: PublishSession) -> SafeString | str:
     """The live sessions' thumbnail column: the stream's newest stored snapshot."""
-    return thumbnail_html(session_newest_snapshot(session=session))
+    return thumbnail_html(session_newest_snapshot(session=session), width=56)
 
 
 @admin.register(Snapshot)

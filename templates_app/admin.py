@@ -32,7 +32,7 @@ class RecordTemplateAdmin(ServiceAdminMixin, admin.ModelAdmin):  # type: ignore[
         (
             "Snapshots",
             {
-                "fields": ["snapshot"],
+                "fields": ["snapshot", "snapshot_name_template"],
                 "description": 'A JPEG every interval seconds (2–3600), e.g. {"enabled": true, "interval": 10, '
                 '"storage_time": 0}; empty is off.',
             },

@@ -19,5 +19,5 @@ DEFAULT_FILE_NAME_TEMPLATE = (
 SNAPSHOT_INTERVAL_MIN = 2
 SNAPSHOT_INTERVAL_MAX = 3600
 DEFAULT_SNAPSHOT_INTERVAL = 10
-#: SPEC.md "Snapshots": ``{StreamID}_{Year}{Month}{Day}{Hour}{Minute}{Second}``, the frame's time as the start.
-DEFAULT_SNAPSHOT_NAME_TEMPLATE = "{StreamID}_{StartYear}{StartMonth}{StartDay}{StartHour}{StartMinute}{StartSecond}"
+#: SPEC.md "Snapshots": the time placeholders are the frame's.
+DEFAULT_SNAPSHOT_NAME_TEMPLATE = "{StreamID}_{Year}{Month}{Day}{Hour}{Minute}{Second}"

@@ -20,6 +20,7 @@ class RecordTemplateFilterSet(BaseFilterSet):
             "mp3_enabled",
             "hls_continue_duration",
             "file_name_template",
+            "snapshot_name_template",
             "created",
             "updated",
         ]

@@ -19,7 +19,7 @@ from templates_app.constants import (
     RECORD_INTERVAL_MAX,
     STORAGE_TIME_MAX,
 )
-from templates_app.naming import validate_file_name_template
+from templates_app.naming import validate_file_name_template, validate_snapshot_name_template
 from templates_app.snapshot import frozen_snapshot, normalized_snapshot, validate_snapshot
 
 
@@ -132,6 +132,13 @@ class RecordTemplate(TimeStampedModel):
             '"storage_time": 0}; empty is off.'
         ),
     )
+    snapshot_name_template = models.CharField(
+        verbose_name="snapshot name template",
+        max_length=256,
+        blank=True,
+        validators=[validate_snapshot_name_template],
+        help_text="Placeholders of file names, plus {Year}…{Second} (the frame's time); empty uses the default.",
+    )
 
     class Meta:
         ordering = ["app", "name"]
@@ -200,7 +207,7 @@ class RecordTemplate(TimeStampedModel):
         changes only later tasks): the formats, the record type, the file names, the HLS reconnect window and
         the snapshots (``{"interval", "storage_time"}`` or None)."""
         return {
-            "snapshot": frozen_snapshot(self.snapshot),
+            "snapshot": frozen_snapshot(self.snapshot, name_template=self.snapshot_name_template),
             "formats": self.frozen_formats(),
             "record_type": self.record_type,
             "file_name_template": self.file_name_template,

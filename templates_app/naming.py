@@ -18,6 +18,8 @@ PLACEHOLDERS = frozenset(
     | {f"{edge}{part}" for edge in ("Start", "End") for part in TIME_PARTS}
 )
 START_PLACEHOLDERS = frozenset(f"Start{part}" for part in TIME_PARTS)
+#: A snapshot's name also takes ``{Year}``…``{Millisecond}``: the time of its frame (the same as ``{Start…}``).
+SNAPSHOT_PLACEHOLDERS = PLACEHOLDERS | frozenset(TIME_PARTS)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -38,6 +40,22 @@ def validate_file_name_template(value: str) -> None:
         raise ValidationError(f"has unknown placeholders: {', '.join('{' + f + '}' for f in unknown)}")
     if not (set(fields) & (START_PLACEHOLDERS | {"RandomID"})):
         raise ValidationError("must contain a start-time placeholder or {RandomID}")
+    validate_relative_name(value)
+
+
+def validate_snapshot_name_template(value: str) -> None:
+    """A snapshot name template: file-name placeholders plus ``{Year}``…; a time or ``{RandomID}`` keeps them apart."""
+    if len(value) > FILE_NAME_TEMPLATE_MAX:
+        raise ValidationError(f"must be at most {FILE_NAME_TEMPLATE_MAX} characters")
+    try:
+        fields = placeholders_in(value)
+    except ValueError as exc:
+        raise ValidationError(f"is not a valid template: {exc}") from exc
+    unknown = sorted({f for f in fields if f not in SNAPSHOT_PLACEHOLDERS})
+    if unknown:
+        raise ValidationError(f"has unknown placeholders: {', '.join('{' + f + '}' for f in unknown)}")
+    if not (set(fields) & (START_PLACEHOLDERS | set(TIME_PARTS) | {"RandomID"})):
+        raise ValidationError("must contain a time placeholder or {RandomID}")
     validate_relative_name(value)
 
 
@@ -88,6 +106,7 @@ def render_file_name(template: str, context: NameContext) -> str:
         "UserID": context.user_id,
         "CloudRecordingID": context.cloud_recording_id,
         **_time_values("Start", context.start),
+        **_time_values("", context.start),  # snapshot names: the frame's time
         **_time_values("End", context.end),
     }
     safe = {k: re.sub(r"[/\\\x00-\x1f\x7f]", "_", v).replace("..", "__") for k, v in values.items()}

@@ -54,9 +54,13 @@ def normalized_snapshot(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"enabled": True, "interval": DEFAULT_SNAPSHOT_INTERVAL, "storage_time": 0, **value}
 
 
-def frozen_snapshot(value: dict[str, Any] | None) -> dict[str, int] | None:
-    """What a record task copies: ``{"interval": N, "storage_time": S}``, or None when snapshots are off."""
+def frozen_snapshot(value: dict[str, Any] | None, *, name_template: str = "") -> dict[str, Any] | None:
+    """What a record task copies: ``{"interval": N, "storage_time": S}`` (and ``name_template`` when the template
+    names its snapshots), or None when snapshots are off."""
     section = normalized_snapshot(value)
     if section is None or not section["enabled"]:
         return None
-    return {"interval": int(section["interval"]), "storage_time": int(section["storage_time"])}
+    frozen: dict[str, Any] = {"interval": int(section["interval"]), "storage_time": int(section["storage_time"])}
+    if name_template:
+        frozen["name_template"] = name_template
+    return frozen

@@ -18,12 +18,16 @@ from templates_app.constants import (
     STORAGE_TIME_MAX,
 )
 from templates_app.models import RecordTemplate, record_interval_bounds, record_interval_error
-from templates_app.naming import validate_file_name_template
+from templates_app.naming import validate_file_name_template, validate_snapshot_name_template
 
 _PLACEHOLDER = "Domain|AppName|StreamID|RecordId|RandomID|(Start|End)(Year|Month|Day|Hour|Minute|Second|Millisecond)"
 _TEXT = f"([^\\u0000-\\u001f\\u007f{{}}/\\\\]|\\{{({_PLACEHOLDER})\\}})*"
 #: What ``validate_file_name_template`` takes, for the schema (without folders): a start time or {RandomID}.
 FILE_NAME_TEMPLATE_PATTERN = f"^{_TEXT}\\{{(RandomID|Start(Year|Month|Day|Hour|Minute|Second|Millisecond))\\}}{_TEXT}$"
+_TIME = "Year|Month|Day|Hour|Minute|Second|Millisecond"
+_SNAPSHOT_TEXT = f"([^\\u0000-\\u001f\\u007f{{}}/\\\\]|\\{{({_PLACEHOLDER}|{_TIME})\\}})*"
+#: What ``validate_snapshot_name_template`` takes: file-name placeholders plus the frame's {Year}…{Millisecond}.
+SNAPSHOT_NAME_TEMPLATE_PATTERN = f"^{_SNAPSHOT_TEXT}\\{{(RandomID|(Start)?({_TIME}))\\}}{_SNAPSHOT_TEXT}$"
 
 
 class FormatSettingsSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -102,6 +106,9 @@ class RecordTemplateSerializer(serializers.ModelSerializer):  # type: ignore[typ
     file_name_template = ValidatedCharField(
         required=False, allow_blank=True, max_length=256, schema_pattern=FILE_NAME_TEMPLATE_PATTERN
     )
+    snapshot_name_template = ValidatedCharField(
+        required=False, allow_blank=True, max_length=256, schema_pattern=SNAPSHOT_NAME_TEMPLATE_PATTERN
+    )
     record_type = serializers.ChoiceField(
         choices=RecordType.choices,
         required=False,
@@ -123,11 +130,20 @@ class RecordTemplateSerializer(serializers.ModelSerializer):  # type: ignore[typ
             "file_name_template",
             "record_type",
             "snapshot",
+            "snapshot_name_template",
             "created",
             "updated",
         ]
         read_only_fields = ["id", "created", "updated"]
         validators: list[Any] = []
+
+    def validate_snapshot_name_template(self, value: str) -> str:
+        if value:
+            try:
+                validate_snapshot_name_template(value)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(exc.messages) from exc
+        return value
 
     def validate_file_name_template(self, value: str) -> str:
         if value:

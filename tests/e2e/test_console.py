@@ -12,8 +12,8 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from liverecord.models import App
-from recordings.choices import CallbackEvent, DeliveryStatus, SessionStatus
-from recordings.models import CallbackDelivery, PublishSession, RecordTask
+from recordings.choices import CallbackEvent, DeliveryStatus, FileStatus, SessionStatus
+from recordings.models import CallbackDelivery, PublishSession, RecordTask, Snapshot
 from rules.models import Domain, RecordRule
 from templates_app.models import RecordTemplate
 from tests.e2e.conftest import wait_until
@@ -37,7 +37,9 @@ OVERFLOW = """() => {
 def world() -> tuple[App, dict[str, Any]]:
     app = App.objects.create(name="acme")
     Domain.objects.create(app=app, name="127.0.0.1", callback_url="http://127.0.0.1:9/cb")
-    mp4 = RecordTemplate.objects.create(app=app, name="mp4", mp4_enabled=True, mp4_record_interval=600)
+    mp4 = RecordTemplate.objects.create(
+        app=app, name="mp4", mp4_enabled=True, mp4_record_interval=600, snapshot={"enabled": True, "interval": 2}
+    )
     RecordRule.objects.create(app=app, stream_name="class", template=mp4)
     for n in range(3):
         PublishSession.objects.create(
@@ -93,9 +95,10 @@ def test_the_console_fits_1366x768_and_says_what_it_should(
             lambda: (
                 PublishSession.objects.filter(stream_name="class", status="live", bitrate__isnull=False).exists()
                 and PublishSession.objects.filter(stream_name="unruled", status="live").exists()
+                and Snapshot.objects.filter(stream_name="class", status=FileStatus.STORED).exists()
             ),
             30,
-            "both pushes live, the recorded one measured",
+            "both pushes live, the recorded one measured and snapshotted",
         )
         context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
         page = context.new_page()
@@ -123,6 +126,10 @@ def test_the_console_fits_1366x768_and_says_what_it_should(
         assert NOTE in page.inner_text("#result_list")
         measured = page.inner_text("#result_list tbody tr:has-text('live/class')")
         assert "kb/s" in measured and "h264" in measured and "aac" in measured, measured
+        # The recorded stream's newest snapshot is its thumbnail, loaded by the browser at the pushed size.
+        thumb = page.locator("#result_list tbody tr:has-text('live/class') img.snapshot-thumb")
+        assert thumb.evaluate("img => img.complete && img.naturalWidth") == 320
+        assert page.locator("#result_list tbody tr:has-text('live/unruled') img.snapshot-thumb").count() == 0
         assert SECONDS.search(page.inner_text("#result_list td.field-started_at")), "times show seconds"
         page.click("#changelist-filter a:text-is('all')")
         assert page.locator("#result_list tbody tr").count() == 5

@@ -4,12 +4,15 @@ API, the file browser and a dead worker's resume point leaving them out."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
-from django.test import override_settings
+from django.contrib.auth import get_user_model
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from recordings.choices import CallbackEvent, FileStatus
@@ -30,6 +33,7 @@ from tests.support.hook_receiver import HookReceiver
 from tests.support.s3 import S3Server
 
 pytestmark = pytest.mark.django_db
+SAVE = re.compile(rb'name="_save"|name="_continue"')
 dirs, s3, receiver = uploads.dirs, uploads.s3, uploads.receiver  # the upload tests' fixtures
 JPEG = b"\xff\xd8\xff\xe0" + b"x" * 2000 + b"\xff\xd9"
 
@@ -153,3 +157,32 @@ def test_a_dead_workers_resume_point_ignores_snapshots(tenant: Tenant, dirs: Pat
     record_file_store(task=task, result=packaged(dirs, b"mp4" * 10), name="s1_take")  # ends at T0 + 60 s
     snap(dirs, task, 90)
     assert task_resume_point(task=task) == (T0 + timedelta(seconds=60)).timestamp()
+
+
+@pytest.fixture
+def console() -> Client:
+    get_user_model().objects.create_superuser("root", "", "pw-for-tests-123")
+    client = Client(raise_request_exception=True)
+    client.login(username="root", password="pw-for-tests-123")
+    return client
+
+
+def test_live_sessions_show_the_newest_snapshot_and_the_admin_lists_them(
+    tenant: Tenant, dirs: Path, receiver: HookReceiver, console: Client
+) -> None:
+    task = with_snapshots(make_world(tenant, receiver, None))
+    shots = [snap(dirs, task, s) for s in (0, 10, 20)]
+    for shot in shots[:2]:
+        record_file_upload(file_id=shot.pk)  # the newest (20 s) is still uploading: not a thumbnail yet
+    page = console.get("/admin/recordings/publishsession/").content.decode()
+    thumbs = re.findall(r'<img class="snapshot-thumb" src="([^"]+)"', page)
+    assert len(thumbs) == 1 and "s1_20261121080010.jpg" in thumbs[0]
+    assert b"".join(console.get(html.unescape(thumbs[0])).streaming_content) == JPEG
+    listing = console.get("/admin/recordings/snapshot/").content.decode()
+    assert all(s.name in listing or s.public_id in listing for s in shots) and "640×360" in listing
+    assert "s1_take" not in console.get("/admin/recordings/recordfile/").content.decode()
+    record_file_store(task=task, result=packaged(dirs, b"mp4" * 10), name="s1_take")
+    files = console.get("/admin/recordings/recordfile/").content.decode()
+    assert "s1_take" in files and "s1_20261121080000" not in files  # the file browser leaves snapshots out
+    detail = console.get(f"/admin/recordings/snapshot/{shots[0].pk}/change/")
+    assert detail.status_code == 200 and b"snapshot-thumb" in detail.content and not SAVE.search(detail.content)

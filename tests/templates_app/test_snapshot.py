@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from templates_app.constants import DEFAULT_SNAPSHOT_NAME_TEMPLATE
 from templates_app.models import RecordTemplate
+from templates_app.naming import NameContext, render_file_name
 from tests.conftest import Tenant
 from tests.templates_app.test_api import URL, assert_invalid, post_template
 
@@ -75,3 +78,32 @@ class TestSnapshotSection:
         template = RecordTemplate(app=tenant.app, name="m", snapshot={"interval": 1, "size": 3})
         with pytest.raises(Exception, match=r"snapshot\.interval must be between 2 and 3600"):
             template.full_clean()
+
+
+@pytest.mark.django_db
+class TestSnapshotNames:
+    @pytest.mark.parametrize(
+        "value", ["{StreamID}_{Year}{Month}{Day}", "shot_{StartHour}{StartMinute}", "s_{RandomID}"]
+    )
+    def test_valid_templates_are_frozen_with_the_section(self, tenant: Tenant, value: str) -> None:
+        body = post_template(tenant, snapshot={"interval": 5}, snapshot_name_template=value).json()
+        assert body["snapshot_name_template"] == value
+        frozen = RecordTemplate.objects.get(pk=body["id"]).frozen_parameters()["snapshot"]
+        assert frozen == {"interval": 5, "storage_time": 0, "name_template": value}
+
+    @pytest.mark.parametrize(
+        ("value", "reason"),
+        [
+            ("{StreamID}", "must contain a time placeholder or {RandomID}"),
+            ("{Year}_{Nope}", "has unknown placeholders: {Nope}"),
+            ("../{Year}", "must not contain '..' or '.' path segments"),
+        ],
+    )
+    def test_invalid_templates_are_400(self, tenant: Tenant, value: str, reason: str) -> None:
+        assert_invalid(post_template(tenant, snapshot_name_template=value), "snapshot_name_template", reason)
+
+    def test_the_name_renders_the_frame_time(self) -> None:
+        moment = datetime(2026, 11, 21, 8, 0, 7, 250_000, tzinfo=UTC)
+        context = NameContext(domain="d", app_name="live", stream_id="cam", record_id="r", start=moment, end=moment)
+        assert render_file_name(DEFAULT_SNAPSHOT_NAME_TEMPLATE, context) == "cam_20261121080007"
+        assert render_file_name("{AppName}/{Year}-{Millisecond}", context) == "live/2026-250"

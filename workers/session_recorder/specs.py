@@ -45,7 +45,7 @@ def snapshot_namer(task: RecordTask) -> Callable[[float], str]:
 
     def name_for(wallclock: float) -> str:
         return render_file_name(
-            DEFAULT_SNAPSHOT_NAME_TEMPLATE,
+            (task.snapshot or {}).get("name_template") or DEFAULT_SNAPSHOT_NAME_TEMPLATE,
             NameContext(
                 domain=task.domain,
                 app_name=task.app_name,
