@@ -53,6 +53,9 @@ def snapshot_namer(task: RecordTask) -> Callable[[float], str]:
                 record_id=task.public_id,
                 start=_utc(wallclock),
                 end=_utc(wallclock),
+                room_id=task.room_id,
+                user_id=task.user_id,
+                cloud_recording_id=task.cloud_recording_id,
             ),
         )
 
