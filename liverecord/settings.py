@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "templates_app",
     "rules",
     "recordings",
+    "rooms",
     "vendors",
 ]
 
@@ -220,6 +221,7 @@ CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
     "liverecord.watchdog": {"queue": "default"},
     "liverecord.recorder_takeover": {"queue": "default"},
     "liverecord.sync_hls": {"queue": "io"},
+    "liverecord.cloud_recordings_tick": {"queue": "default"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -235,6 +237,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "recorder-watchdog": {"task": "liverecord.watchdog", "schedule": 2.0},
     # A recorder no worker of its ingest's queue took within 5 s goes to the shared record queue (SPEC.md).
     "recorder-takeover": {"task": "liverecord.recorder_takeover", "schedule": 1.0},
+    # Cloud recordings: max_idle_time (and its 334 callbacks), max_record_time, streams joined or left unseen.
+    "cloud-recordings": {"task": "liverecord.cloud_recordings_tick", "schedule": 2.0},
     "retry-backups": {"task": "liverecord.retry_backups", "schedule": 30.0},
     "expire-files": {"task": "liverecord.expire_files", "schedule": 60.0},
     "resend-callbacks": {"task": "liverecord.resend_callbacks", "schedule": 30.0},
@@ -243,6 +247,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # liverecord's own settings (see SPEC.md and README.md).
 LIVEREC_API_RATE = env_str("LIVEREC_API_RATE", "50/s")
 LIVEREC_MIN_RECORD_INTERVAL = env_int("LIVEREC_MIN_RECORD_INTERVAL", 60, minimum=1, maximum=60)
+# Callback 334 while a cloud recording's room is empty: this long after it empties, then as often (SPEC: 30 s).
+LIVEREC_ROOM_IDLE_CALLBACK_SECONDS = env_int("LIVEREC_ROOM_IDLE_CALLBACK_SECONDS", 30, minimum=1, maximum=3600)
 LIVEREC_HOOK_TOKEN = env_str("LIVEREC_HOOK_TOKEN") or persistent_secret(VAR_DIR / "hook_token")
 LIVEREC_RTMP_PORT = env_int("LIVEREC_RTMP_PORT", 1935, minimum=1, maximum=65535)
 LIVEREC_MEDIA_DIR = Path(env_str("LIVEREC_MEDIA_DIR", str(VAR_DIR / "media"))).resolve()

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("templates_app.api.urls")),
     path("", include("rules.api.urls")),
     path("", include("recordings.api.urls")),
+    path("", include("rooms.api.urls")),
 ]
 
 handler404 = "liverecord.api.exceptions.not_found"

@@ -113,6 +113,7 @@ class PublishSessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = [
         "stream",
         "thumbnail",
+        "room_id",
         "status",
         "recorder",
         "video",
@@ -125,7 +126,7 @@ class PublishSessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ]
     list_display_links = ["stream"]
     list_filter = [SessionStatusFilter, StreamNameFilter, "recorder_status", "app", "domain_name", "video_codec"]
-    search_fields = ["stream_name", "app_name", "domain_name", "client_addr", "public_id"]
+    search_fields = ["stream_name", "app_name", "domain_name", "client_addr", "public_id", "room_id", "user_id"]
     date_hierarchy = "started_at"
     inlines = [RecordTaskInline]
     list_select_related = ["app"]
@@ -195,7 +196,7 @@ class RecordTaskAdmin(ObjectActionMixin, admin.ModelAdmin):  # type: ignore[type
         "stopped_at",
     ]
     list_filter = ["kind", "status", StreamNameFilter, "app", "domain"]
-    search_fields = ["public_id", "stream_name", "app_name", "domain"]
+    search_fields = ["public_id", "stream_name", "app_name", "domain", "cloud_recording_id", "room_id"]
     date_hierarchy = "created"
     actions = ["stop"]
     change_form_template = "admin/recordings/object_action_form.html"

@@ -18,6 +18,15 @@ class TaskKind(models.TextChoices):
     RULE = "rule", "rule"
     SCHEDULED = "scheduled", "scheduled"
     HIGHLIGHT = "highlight", "highlight"
+    CLOUD = "cloud", "cloud recording"
+
+
+class TaskRecordType(models.TextChoices):
+    """What of the stream a task's files hold: templates offer video and audio; cloud recordings also noaudio."""
+
+    VIDEO = "video", "audio and video"
+    AUDIO = "audio", "audio only"
+    NO_AUDIO = "noaudio", "video only"
 
 
 class TaskStatus(models.TextChoices):
@@ -56,6 +65,8 @@ class CallbackEvent(models.IntegerChoices):
     FILE_BACKUP = 101, "file held in backup"
     TASK_STATUS = 332, "record task status"
     SNAPSHOT_STORED = 200, "snapshot stored"
+    CLOUD_RECORDING_STATUS = 333, "cloud recording status"
+    ROOM_IDLE = 334, "cloud recording's room is empty"
 
 
 class DeliveryStatus(models.TextChoices):

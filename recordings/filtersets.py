@@ -12,6 +12,9 @@ class RecordFileFilterSet(BaseFilterSet):
     id = MultiValueCharFilter(field_name="public_id")
     domain = DomainNameFilter(field_name="domain")
     task = MultiValueCharFilter(field_name="task__public_id")
+    cloud_recording = MultiValueCharFilter(field_name="task__cloud_recording_id")
+    room_id = MultiValueCharFilter(field_name="task__room_id")
+    user_id = MultiValueCharFilter(field_name="task__user_id")
     storage = MultiValueNumberFilter(field_name="storage_id")
     name_prefix = PrefixFilter(method="filter_name_prefix")
 
@@ -62,6 +65,8 @@ class PublishSessionFilterSet(BaseFilterSet):
             "end_reason",
             "client_addr",
             "stream_param",
+            "room_id",
+            "user_id",
             "recorder_status",
             "heartbeat_at",
             "video_codec",
@@ -91,6 +96,9 @@ class RecordTaskFilterSet(BaseFilterSet):
             "stopped_at",
             "template",
             "record_type",
+            "cloud_recording_id",
+            "room_id",
+            "user_id",
             "created",
         ]
 

@@ -2,33 +2,39 @@
 
 from __future__ import annotations
 
-import secrets
-
 from django.db import models
 
 from liverecord.models import App, TimeStampedModel
+from recordings.callback_models import CallbackAttempt, CallbackDelivery
 from recordings.choices import (
     FILE_FORMATS,
     SNAPSHOT_FORMAT,
-    CallbackEvent,
-    DeliveryStatus,
     FileStatus,
     RecorderStatus,
     SessionStatus,
     TaskKind,
+    TaskRecordType,
     TaskStatus,
 )
+from recordings.ids import public_id
+from recordings.room_fields import RoomPushFields, RoomTaskFields
 from rules.models import Domain, RecordRule, StorageTarget
-from templates_app.choices import Format, RecordType
+from templates_app.choices import Format
 from templates_app.models import RecordTemplate
 
+#: Defined beside, re-exported here: every model of the app is importable from ``recordings.models``.
+__all__ = [
+    "CallbackAttempt",
+    "CallbackDelivery",
+    "PublishSession",
+    "RecordFile",
+    "RecordTask",
+    "Snapshot",
+    "public_id",
+]
 
-def public_id() -> str:
-    """16 URL-safe characters: ids the API shows, unguessable and not the primary key."""
-    return secrets.token_urlsafe(12)[:16]
 
-
-class PublishSession(TimeStampedModel):
+class PublishSession(RoomPushFields, TimeStampedModel):
     """One push of one stream, from on_publish to on_publish_done, and what the recorder measured of it."""
 
     public_id = models.CharField(
@@ -158,13 +164,18 @@ class PublishSession(TimeStampedModel):
                 condition=models.Q(status="live"),
                 name="session_live_stream_idx",
             ),
+            models.Index(
+                fields=["app", "domain_name", "room_id"],
+                condition=models.Q(status="live"),
+                name="session_live_room_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.domain_name}/{self.app_name}/{self.stream_name} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
-class RecordTask(TimeStampedModel):
+class RecordTask(RoomTaskFields, TimeStampedModel):
     """One recording, whatever started it: a rule (a push matched it), a scheduled window, or a highlight.
 
     The template's values are frozen into ``formats`` and friends when the task is made, so editing the
@@ -230,8 +241,8 @@ class RecordTask(TimeStampedModel):
     record_type = models.CharField(
         verbose_name="record type",
         max_length=8,
-        choices=RecordType.choices,
-        default=RecordType.VIDEO,
+        choices=TaskRecordType.choices,
+        default=TaskRecordType.VIDEO,
     )
     file_name_template = models.CharField(verbose_name="file name template", max_length=256, blank=True)
     hls_continue_duration = models.PositiveIntegerField(verbose_name="HLS reconnect window (s)", default=0)
@@ -404,96 +415,3 @@ class Snapshot(RecordFile):
         proxy = True
         ordering = ["-start_time"]
         verbose_name = "snapshot"
-
-
-class CallbackDelivery(TimeStampedModel):
-    """One event sent to a domain's callback URL, retried with backoff until a 2xx; ``event_id`` de-duplicates."""
-
-    event_id = models.CharField(
-        verbose_name="event id",
-        max_length=16,
-        unique=True,
-        default=public_id,
-        editable=False,
-    )
-    app = models.ForeignKey(
-        App,
-        verbose_name="app",
-        related_name="callback_deliveries",
-        on_delete=models.CASCADE,
-    )
-    domain = models.ForeignKey(
-        Domain,
-        verbose_name="push domain",
-        related_name="callback_deliveries",
-        on_delete=models.SET_NULL,
-        null=True,
-    )
-    event_type = models.PositiveSmallIntegerField(verbose_name="event type", choices=CallbackEvent.choices)
-    url = models.CharField(verbose_name="URL", max_length=1024)
-    body = models.JSONField(verbose_name="body", help_text="The event without t and sign, which each attempt adds.")
-    status = models.CharField(
-        verbose_name="status",
-        max_length=10,
-        choices=DeliveryStatus.choices,
-        default=DeliveryStatus.PENDING,
-        db_index=True,
-    )
-    attempts = models.PositiveIntegerField(verbose_name="attempts", default=0)
-    next_attempt_at = models.DateTimeField(verbose_name="next attempt", null=True, blank=True, db_index=True)
-    delivered_at = models.DateTimeField(verbose_name="delivered at", null=True, blank=True)
-    last_error = models.CharField(verbose_name="last error", max_length=500, blank=True)
-    lease_until = models.DateTimeField(
-        verbose_name="attempt claimed until",
-        null=True,
-        blank=True,
-        help_text="An attempt in progress holds the delivery until then, so two runs never POST it twice.",
-    )
-    file = models.ForeignKey(
-        RecordFile,
-        verbose_name="file",
-        related_name="callbacks",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-    )
-    task = models.ForeignKey(
-        RecordTask,
-        verbose_name="task",
-        related_name="callbacks",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-    )
-
-    class Meta:
-        ordering = ["-created"]
-        verbose_name = "callback delivery"
-        verbose_name_plural = "callback deliveries"
-
-    def __str__(self) -> str:
-        return f"event {self.event_type} {self.event_id} → {self.url}"
-
-
-class CallbackAttempt(models.Model):
-    """One HTTP attempt of a delivery, as the receiver answered it."""
-
-    delivery = models.ForeignKey(
-        CallbackDelivery,
-        verbose_name="delivery",
-        related_name="attempt_log",
-        on_delete=models.CASCADE,
-    )
-    at = models.DateTimeField(verbose_name="at", auto_now_add=True)
-    status_code = models.PositiveSmallIntegerField(verbose_name="HTTP status", null=True, blank=True)
-    ok = models.BooleanField(verbose_name="delivered")
-    error = models.CharField(verbose_name="error", max_length=500, blank=True)
-    duration_ms = models.PositiveIntegerField(verbose_name="duration (ms)")
-    response_excerpt = models.CharField(verbose_name="response", max_length=500, blank=True)
-
-    class Meta:
-        ordering = ["at"]
-        verbose_name = "callback attempt"
-
-    def __str__(self) -> str:
-        return f"{self.status_code or self.error} at {self.at:%H:%M:%S}"

@@ -14,7 +14,7 @@ from templates_app.constants import DEFAULT_FILE_NAME_TEMPLATE, FILE_NAME_TEMPLA
 
 TIME_PARTS = ("Year", "Month", "Day", "Hour", "Minute", "Second", "Millisecond")
 PLACEHOLDERS = frozenset(
-    {"Domain", "AppName", "StreamID", "RecordId", "RandomID"}
+    {"Domain", "AppName", "StreamID", "RecordId", "RandomID", "RoomID", "UserID", "CloudRecordingID"}
     | {f"{edge}{part}" for edge in ("Start", "End") for part in TIME_PARTS}
 )
 START_PLACEHOLDERS = frozenset(f"Start{part}" for part in TIME_PARTS)
@@ -77,6 +77,9 @@ class NameContext:
     record_id: str
     start: datetime
     end: datetime
+    room_id: str = ""
+    user_id: str = ""
+    cloud_recording_id: str = ""
 
 
 def _time_values(prefix: str, moment: datetime) -> dict[str, str]:
@@ -99,6 +102,9 @@ def render_file_name(template: str, context: NameContext) -> str:
         "StreamID": context.stream_id,
         "RecordId": context.record_id,
         "RandomID": secrets.token_hex(8),
+        "RoomID": context.room_id,
+        "UserID": context.user_id,
+        "CloudRecordingID": context.cloud_recording_id,
         **_time_values("Start", context.start),
         **_time_values("", context.start),  # snapshot names: the frame's time
         **_time_values("End", context.end),

@@ -23,6 +23,7 @@ from recordings.services import (
     task_hls_sync,
     task_windows_tick,
 )
+from rooms.services import cloud_recordings_tick as rooms_tick
 from workers import ops_hooks  # noqa: F401 - connects the workers' operations signals
 from workers.session_recorder import close_task_playlist, run_session_recorder
 from workers.storage import StorageError
@@ -63,6 +64,12 @@ def record_stream(session_id: int) -> None:
 def task_windows() -> dict[str, int]:
     """Beat tick: open and close scheduled recording windows. Idempotent."""
     return task_windows_tick()
+
+
+@shared_task(name="liverecord.cloud_recordings_tick", acks_late=True, ignore_result=True)
+def cloud_recordings_tick() -> dict[str, int]:
+    """Beat tick: cloud recordings' time limits, idle callbacks and catch-up. Idempotent."""
+    return rooms_tick()
 
 
 @shared_task(

@@ -11,6 +11,9 @@ from rules.models import StorageTarget
 class RecordFileSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     id = serializers.CharField(source="public_id", read_only=True)
     task = serializers.CharField(source="task.public_id", read_only=True, allow_null=True)
+    cloud_recording = serializers.CharField(source="task.cloud_recording_id", read_only=True, allow_null=True)
+    room_id = serializers.CharField(source="task.room_id", read_only=True, allow_null=True)
+    user_id = serializers.CharField(source="task.user_id", read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
     storage: serializers.PrimaryKeyRelatedField[StorageTarget] = serializers.PrimaryKeyRelatedField(read_only=True)
 
@@ -19,6 +22,9 @@ class RecordFileSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
         fields = [
             "id",
             "task",
+            "cloud_recording",
+            "room_id",
+            "user_id",
             "domain",
             "app_name",
             "stream_name",
@@ -68,6 +74,8 @@ class PublishSessionSerializer(serializers.ModelSerializer):  # type: ignore[typ
             "end_reason",
             "client_addr",
             "stream_param",
+            "room_id",
+            "user_id",
             "recorder_status",
             "recorder_note",
             "heartbeat_at",

@@ -56,21 +56,24 @@ class SnapshotSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
 
     @extend_schema_field(_NULLABLE_ID)
     def get_cloud_recording(self, obj: Snapshot) -> str | None:
-        return None
+        return obj.task.cloud_recording_id or None if obj.task is not None else None
 
     @extend_schema_field(_NULLABLE_ID)
     def get_room_id(self, obj: Snapshot) -> str | None:
-        return None
+        return obj.task.room_id or None if obj.task is not None else None
 
     @extend_schema_field(_NULLABLE_ID)
     def get_user_id(self, obj: Snapshot) -> str | None:
-        return None
+        return obj.task.user_id or None if obj.task is not None else None
 
 
 class SnapshotFilterSet(BaseFilterSet):
     id = MultiValueCharFilter(field_name="public_id")
     domain = DomainNameFilter(field_name="domain")
     task = MultiValueCharFilter(field_name="task__public_id")
+    cloud_recording = MultiValueCharFilter(field_name="task__cloud_recording_id")
+    room_id = MultiValueCharFilter(field_name="task__room_id")
+    user_id = MultiValueCharFilter(field_name="task__user_id")
     time_after = TimeFilter(field_name="start_time", lookup_expr="gte")
     time_before = TimeFilter(field_name="start_time", lookup_expr="lte")
     storage = MultiValueNumberFilter(field_name="storage_id")

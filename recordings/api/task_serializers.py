@@ -103,6 +103,9 @@ class RecordTaskSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
             "formats",
             "record_type",
             "session",
+            "cloud_recording_id",
+            "room_id",
+            "user_id",
             "error",
             "created",
         ]

@@ -39,14 +39,14 @@ def callback_enqueue(
     fields: dict[str, Any],
     file: RecordFile | None = None,
     task: RecordTask | None = None,
+    url: str = "",
 ) -> CallbackDelivery | None:
-    """Queue an event for the domain's callback URL (none set: nothing to send)."""
-    if domain is None or not domain.callback_url:
+    """Queue an event for ``url``, else the domain's callback URL (none set: nothing to send)."""
+    url = url or (domain.callback_url if domain is not None else "")
+    if domain is None or not url:
         return None
     domain_name, app_name, stream_name = where
-    delivery = CallbackDelivery(
-        app=app, domain=domain, event_type=event_type, url=domain.callback_url, file=file, task=task
-    )
+    delivery = CallbackDelivery(app=app, domain=domain, event_type=event_type, url=url, file=file, task=task)
     delivery.body = {
         "event_type": event_type,
         "event_id": delivery.event_id,
@@ -230,11 +230,22 @@ def callback_file_status(
             separators=(",", ":"),
         ),
     }
+    task = file.task
+    if task is not None and task.cloud_recording_id:
+        fields.update({"cloud_recording_id": task.cloud_recording_id, "room_id": task.room_id, "user_id": task.user_id})
     event = CallbackEvent.FILE_STORED
     if error:
         event = CallbackEvent.FILE_BACKUP
         fields.update({"error": error[:500], "next_retry": _unix(next_retry)})
-    callback_enqueue(app=file.app, domain=domain, event_type=event, where=_stream(file), fields=fields, file=file)
+    callback_enqueue(
+        app=file.app,
+        domain=domain,
+        event_type=event,
+        where=_stream(file),
+        fields=fields,
+        file=file,
+        url=task.callback_url if task is not None else "",
+    )
 
 
 def callback_snapshot_stored(*, snapshot: RecordFile, pic_url: str) -> None:
@@ -252,6 +263,9 @@ def callback_snapshot_stored(*, snapshot: RecordFile, pic_url: str) -> None:
         "cloud_recording_id": None,
         "room_id": None,
     }
+    task = snapshot.task
+    if task is not None and task.cloud_recording_id:
+        fields.update({"cloud_recording_id": task.cloud_recording_id, "room_id": task.room_id, "user_id": task.user_id})
     callback_enqueue(
         app=snapshot.app,
         domain=domain,
@@ -259,6 +273,7 @@ def callback_snapshot_stored(*, snapshot: RecordFile, pic_url: str) -> None:
         where=_stream(snapshot),
         fields=fields,
         file=snapshot,
+        url=task.callback_url if task is not None else "",
     )
 
 
@@ -271,4 +286,5 @@ def callback_task_status(*, task: RecordTask) -> None:
         where=_stream(task),
         fields={"task_id": task.public_id, "status": task.status, "error": task.error},
         task=task,
+        url=task.callback_url,
     )

@@ -27,6 +27,7 @@ from recordings.file_locations import content_type, file_backend, file_key, is_l
 from recordings.models import RecordFile, RecordTask
 from recordings.selectors import file_public_url
 from recordings.services.callbacks import callback_file_status
+from rules.models import StorageTarget
 from templates_app.choices import Format
 from workers.storage import MiB, StorageBackend, StorageError, StorageUnavailable, StoredObject, backend_for
 
@@ -60,6 +61,14 @@ def _file_set(path: Path, fmt: str) -> list[Path]:
     return [*(path.parent / line.strip() for line in lines if line.strip() and not line.startswith("#")), path]
 
 
+def task_storage(task: RecordTask) -> StorageTarget | None:
+    """Where a task's files go: its own target (a cloud recording's ``storage``), else its push domain's."""
+    if task.storage_id is not None:
+        return task.storage
+    session = task.session
+    return session.domain.storage if session is not None and session.domain is not None else None
+
+
 def _staging_dir(file: RecordFile) -> Path:
     return Path(settings.LIVEREC_SPOOL_DIR) / "files" / file.public_id
 
@@ -72,7 +81,6 @@ def record_file_store(
     ``storage_time`` defaults to the task's for the file's format (a snapshot passes its own)."""
     if storage_time is None:
         storage_time = int(task.formats.get(result.format, {}).get("storage_time", 0))
-    session = task.session
     row = RecordFile(
         app_id=task.app_id,
         task=task,
@@ -91,7 +99,7 @@ def record_file_store(
         audio_codec=(result.audio_codec or "")[:32],
         width=result.width,
         height=result.height,
-        storage=session.domain.storage if session is not None and session.domain is not None else None,
+        storage=task_storage(task),
     )
     if result.error or result.path is None:
         row.status = FileStatus.FAILED
@@ -223,9 +231,7 @@ def task_hls_sync(*, task: RecordTask, playlist: Path) -> int:
     """
     if not playlist.exists():
         return 0
-    session = task.session
-    target = session.domain.storage if session is not None and session.domain is not None else None
-    backend = backend_for(storage_config(target, app_id=task.app_id))
+    backend = backend_for(storage_config(task_storage(task), app_id=task.app_id))
     ledger = playlist.with_name(f".{playlist.stem}.stored")
     done = set(ledger.read_text().split()) if ledger.exists() else set()
     sent = 0

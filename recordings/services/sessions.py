@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -11,11 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from recordings.choices import FINAL_TASK_STATUSES, RecorderStatus, SessionStatus, TaskKind, TaskStatus
-from recordings.constants import NOT_RECORDED
+from recordings.constants import NOT_RECORDED, ROOM_ID_PATTERN
 from recordings.models import PublishSession, RecordTask
 from recordings.services.callbacks import callback_push_ended, callback_push_started
 from recordings.services.record_tasks import session_tasks_attach, task_recording_finished
 from recordings.services.recorders import recorder_dispatch
+from recordings.signals import session_closed, session_opened
 from rules.constants import DEFAULT_SOURCE_URL_TEMPLATE
 from rules.models import Domain
 from rules.push_auth import push_signature_error
@@ -51,6 +53,21 @@ class PushInfo:
     ingest_record_dir: str = ""
 
 
+_ROOM_ID = re.compile(ROOM_ID_PATTERN)
+
+
+def push_room(*, params: Mapping[str, str], stream_name: str) -> tuple[str, str]:
+    """The push's (room_id, user_id) from its query ``room=`` / ``user=``; ("", "") for a push in no room.
+
+    A bad room (or user) value leaves the push out of every room: it is still recorded by the rules.
+    """
+    room = params.get("room", "")
+    user = params.get("user", "") or stream_name
+    if not _ROOM_ID.match(room) or not _ROOM_ID.match(user):
+        return "", ""
+    return room, user
+
+
 def _source_url(domain: Domain, push: PushInfo) -> str:
     template = domain.source_url_template or DEFAULT_SOURCE_URL_TEMPLATE
     return template.format(ingest=push.ingest, app=push.app_name, stream=push.stream_name, domain=push.host)
@@ -70,6 +87,7 @@ def session_open(*, push: PushInfo) -> PublishSession:
     if reason:
         raise PushRefused(reason)
     now = timezone.now()
+    room_id, user_id = push_room(params=push.params, stream_name=push.stream_name)
     with transaction.atomic():
         for stale in PublishSession.objects.select_for_update().filter(
             app=domain.app,
@@ -92,11 +110,17 @@ def session_open(*, push: PushInfo) -> PublishSession:
             ingest=push.ingest,
             ingest_record_dir=push.ingest_record_dir,
             source_url=_source_url(domain, push),
+            room_id=room_id,
+            user_id=user_id,
         )
         callback_push_started(session=session)
         continued, scheduled = session_tasks_attach(session=session, now=now)
         tasks, why_not = ([continued], "") if continued is not None else _rule_task(session, domain)
         tasks += scheduled
+        if session.room_id:
+            # Cloud recordings of the room attach their tasks (and start the recorder through recorder_redispatch).
+            for _receiver, attached in session_opened.send(sender=PublishSession, session=session):
+                tasks += [task for task in attached or () if isinstance(task, RecordTask)]
         if not tasks:
             session.recorder_note = why_not[:300]
         if tasks or session_needs_spool(session=session, now=now):
@@ -156,6 +180,8 @@ def _session_close(session: PublishSession, *, now: datetime, reason: str) -> No
     session.end_reason = reason[:200]
     session.save(update_fields=["status", "ended_at", "end_reason", "updated"])
     callback_push_ended(session=session)
+    if session.room_id:
+        session_closed.send(sender=PublishSession, session=session)
 
 
 def session_close(

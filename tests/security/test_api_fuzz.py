@@ -31,6 +31,18 @@ CONTEXTUAL_FIELDS = {
     "/api/v1/storage-targets/": {"bucket", "region"},  # required for provider s3 / cos
     "/api/v1/domains/": {"push_auth_key"},  # required when push_auth_enabled is true
     "/api/v1/record-tasks/": {"domain", "start_time", "end_time", "lookback_seconds", "formats", ""},
+    # A domain of this App; a list whose twin is given; mix / mute_audio that depend on mode / stream_type;
+    # formats {} without a snapshot; and what is not built yet (mode mixed, fill_blank, mute_audio: README).
+    "/api/v1/cloud-recordings/": {
+        "domain",
+        "mode",
+        "mix",
+        "formats",
+        "fill_blank",
+        "mute_audio",
+        "unsubscribe_audio",
+        "unsubscribe_video",
+    },
 }
 
 

@@ -105,6 +105,11 @@ class ChunkInfo:
         return info
 
 
+#: ``video``: audio and video as pushed; ``audio``: no video; ``noaudio``: no audio in the files that carry
+#: video (AAC and MP3 files of the same recording still hold the audio: a cloud recording's "separate" type).
+RECORD_TYPES = ("video", "audio", "noaudio")
+
+
 @dataclass
 class RecordingSpec:
     """One recording over the spool: a time range and a list of formats.
@@ -126,6 +131,10 @@ class RecordingSpec:
     #: False leaves the playlist open (no ``#EXT-X-ENDLIST``) for a later push to continue it.
     hls_endlist: bool = True
     mp3_bitrate: int = 128_000
+    #: MP3 mute handling (ZEGO RecordMuteAudio): drop muted stretches (below -60 dBFS for 1 s or more), and
+    #: start a new file after a muted stretch of at least ``mute_split_after`` seconds (0: never).
+    mute_skip: bool = False
+    mute_split_after: float = 0.0
     #: A JPEG every this many seconds (None: no snapshots), named by ``snapshot_name_for(wallclock)``.
     snapshot_interval: float | None = None
     snapshot_name_for: Callable[[float], str] | None = None
@@ -135,8 +144,8 @@ class RecordingSpec:
         unknown = set(self.formats) - set(FORMAT_EXTENSIONS)
         if unknown:
             raise ValueError(f"unknown formats: {sorted(unknown)}")
-        if self.record_type not in ("video", "audio"):
-            raise ValueError(f"record_type must be 'video' or 'audio', not {self.record_type!r}")
+        if self.record_type not in RECORD_TYPES:
+            raise ValueError(f"record_type must be one of {', '.join(RECORD_TYPES)}, not {self.record_type!r}")
         for fmt, interval in self.formats.items():
             if fmt != "hls" and not (interval > 0 and math.isfinite(interval)):
                 raise ValueError(f"{fmt}: record interval must be a positive number of seconds")

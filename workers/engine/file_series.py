@@ -102,6 +102,7 @@ class FileSeries:
         self.start = start
         self.emit = emit
         self.audio_only = fmt in ("aac", "mp3") or spec.record_type == "audio"
+        self.video_only = not self.audio_only and spec.record_type == "noaudio"
         self.file: _File | None = None
         self.finished = False
         self._has_video = False
@@ -119,7 +120,7 @@ class FileSeries:
             self._close(end_wall=None)
 
     def feed(self, cp: ChunkPacket, chunk: ChunkData) -> None:
-        if self.finished or (self.audio_only and cp.kind != "audio"):
+        if self.finished or (self.audio_only and cp.kind != "audio") or (self.video_only and cp.kind != "video"):
             return
         start_point = (cp.kind == "video" and cp.keyframe) if self._has_video else True
         try:
@@ -144,7 +145,7 @@ class FileSeries:
     # --- files ---
 
     def _open(self, cp: ChunkPacket, chunk: ChunkData) -> None:
-        kinds = ["audio"] if self.audio_only else ["video", "audio"]
+        kinds = ["audio"] if self.audio_only else ["video"] if self.video_only else ["video", "audio"]
         templates = {k: chunk.streams[k] for k in kinds if k in chunk.streams}
         if not templates:
             raise PackagingError(f"{self.fmt}: nothing to record in chunk {chunk.info.seq}")

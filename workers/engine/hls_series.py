@@ -45,6 +45,7 @@ class HlsSeries:
         self._seg_end = 0
         self._error: str | None = None
         self._drop_video = spec.record_type == "audio"
+        self._drop_audio = spec.record_type == "noaudio"
 
     def needs(self, info: ChunkInfo) -> bool:
         return not self.finished and (self.started or info.last_wallclock + MAX_LEAD >= self.start)
@@ -56,8 +57,8 @@ class HlsSeries:
             return False
         covers_start = self.started or (info.starts_with_keyframe and info.first_wallclock >= self.start - EPS)
         covers_end = end is None or info.last_wallclock < end - EPS
-        drop_video = self._drop_video and info.has_video
-        self._mode = "link" if covers_start and covers_end and not drop_video else "remux"
+        drop = (self._drop_video and info.has_video) or self._drop_audio
+        self._mode = "link" if covers_start and covers_end and not drop else "remux"
         return self._mode == "remux"
 
     def begin_chunk(self, info: ChunkInfo) -> None:
@@ -72,7 +73,7 @@ class HlsSeries:
     def feed(self, cp: ChunkPacket, chunk: ChunkData) -> None:
         if self._mode != "remux" or self.finished:
             return
-        if self._drop_video and cp.kind == "video":
+        if (self._drop_video and cp.kind == "video") or (self._drop_audio and cp.kind == "audio"):
             return
         try:
             if self._seg is None:
@@ -178,7 +179,7 @@ class HlsSeries:
 
     def _open_segment(self, cp: ChunkPacket, chunk: ChunkData) -> None:
         playlist = self._ensure_playlist(cp.wall)
-        kinds = ["audio"] if self._drop_video else ["video", "audio"]
+        kinds = ["audio"] if self._drop_video else ["video"] if self._drop_audio else ["video", "audio"]
         tmp = playlist.path.parent / f".{uuid.uuid4().hex}.ts.part"
         container: Any = av.open(str(tmp), "w", format="mpegts", options=dict(TS_MUX_OPTIONS))
         out = {k: container.add_stream_from_template(chunk.streams[k]) for k in kinds if k in chunk.streams}

@@ -7,10 +7,11 @@ from fractions import Fraction
 from typing import Any
 
 import av
+import numpy as np
 
 from workers.engine.datatypes import TS_HZ, RecordingSpec
 from workers.engine.file_series import TS_TIME_BASE, Emit, FileSeries, _File
-from workers.engine.media import ChunkPacket
+from workers.engine.media import ChunkData, ChunkPacket
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,20 @@ log = logging.getLogger(__name__)
 # docs) halves the encoder's time at the same bitrate.
 MP3_ENCODER_OPTIONS = {"compression_level": "7"}
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+#: Muted audio (SPEC.md ``mute_audio``): every sample below -60 dBFS, for at least a second.
+MUTE_PEAK = 10 ** (-60 / 20)
+MUTE_MIN_SECONDS = 1.0
+
+
+def is_muted(frame: Any) -> bool:
+    """Every sample of the decoded frame below -60 dBFS (full scale: 1.0 for float samples, the type's max else)."""
+    data = frame.to_ndarray()
+    if not data.size:
+        return True
+    peak = float(np.max(np.abs(data.astype(np.float64))))
+    if data.dtype.kind in "iu":
+        peak /= float(np.iinfo(data.dtype).max)
+    return peak < MUTE_PEAK
 
 
 class Mp3Series(FileSeries):
@@ -32,6 +47,14 @@ class Mp3Series(FileSeries):
         super().__init__(spec, fmt, interval, start, emit)
         self._decoder: Any = None
         self._decoder_codec: str | None = None
+        self._mute = spec.mute_skip or spec.mute_split_after > 0
+        self._muted: list[Any] = []  # decoded frames of the muted stretch going on, not yet written or dropped
+        self._muted_seconds = 0.0
+        self._chunk: ChunkData | None = None
+
+    def feed(self, cp: ChunkPacket, chunk: ChunkData) -> None:
+        self._chunk = chunk  # a split opens the next file on this packet
+        super().feed(cp, chunk)
 
     def _add_streams(self, f: _File, templates: dict[str, Any]) -> None:
         tmpl = templates["audio"].codec_context
@@ -60,20 +83,55 @@ class Mp3Series(FileSeries):
             # A corrupt AAC frame is skipped, not worth the whole file.
             log.debug("mp3: skipping an undecodable packet: %s", exc)
             frames = []
+        if self._mute:
+            self._write_muting(f, cp, frames)
+            return
         for frame in frames:
-            frame.pts = f.extra["samples"]
-            frame.time_base = Fraction(1, frame.sample_rate)
-            f.extra["samples"] += frame.samples
-            f.extra["seconds"] += frame.samples / frame.sample_rate
-            f.container.mux(st.encode(frame))
+            self._encode(f, st, frame)
         f.packets += 1
         f.end_wall = max(f.end_wall, cp.wall + cp.duration / TS_HZ)
+
+    def _encode(self, f: _File, st: Any, frame: Any) -> None:
+        frame.pts = f.extra["samples"]
+        frame.time_base = Fraction(1, frame.sample_rate)
+        f.extra["samples"] += frame.samples
+        f.extra["seconds"] += frame.samples / frame.sample_rate
+        f.container.mux(st.encode(frame))
+
+    def _write_muting(self, f: _File, cp: ChunkPacket, frames: list[Any]) -> None:
+        """Muted frames wait; a loud one decides: a short stretch is written, a long one dropped (``mute_skip``),
+        and one of ``mute_split_after`` seconds or more ends the file: the loud frame starts the next one."""
+        for frame in frames:
+            if is_muted(frame):
+                self._muted.append(frame)
+                self._muted_seconds += frame.samples / frame.sample_rate
+                continue
+            split_after = self.spec.mute_split_after
+            if split_after > 0 and self._muted_seconds >= split_after and f.packets:
+                self._muted, self._muted_seconds = [], 0.0
+                self._close(end_wall=None)
+                assert self._chunk is not None
+                self._open(cp, self._chunk)
+                assert self.file is not None
+                f = self.file
+            self._flush_muted(f)
+            self._encode(f, f.out["audio"], frame)
+            f.packets += 1
+            f.end_wall = max(f.end_wall, cp.wall + cp.duration / TS_HZ)
+
+    def _flush_muted(self, f: _File) -> None:
+        keep = not self.spec.mute_skip or self._muted_seconds < MUTE_MIN_SECONDS
+        for frame in self._muted if keep else ():
+            self._encode(f, f.out["audio"], frame)
+        self._muted, self._muted_seconds = [], 0.0
 
     def _duration(self, f: _File) -> float:
         """The audio it was given (LAME adds no time: its priming and padding are marked as such)."""
         return float(f.extra["seconds"])
 
     def _close_container(self, f: _File) -> None:
+        if self._mute:
+            self._flush_muted(f)
         try:
             f.container.mux(f.out["audio"].encode(None))
         finally:

@@ -31,6 +31,9 @@ def file_namer(task: RecordTask) -> Callable[[str, float, float | None], str]:
                 record_id=task.public_id,
                 start=_utc(start),
                 end=_utc(end if end is not None else start),
+                room_id=task.room_id,
+                user_id=task.user_id,
+                cloud_recording_id=task.cloud_recording_id,
             ),
         )
 
@@ -50,6 +53,9 @@ def snapshot_namer(task: RecordTask) -> Callable[[float], str]:
                 record_id=task.public_id,
                 start=_utc(wallclock),
                 end=_utc(wallclock),
+                room_id=task.room_id,
+                user_id=task.user_id,
+                cloud_recording_id=task.cloud_recording_id,
             ),
         )
 
@@ -74,6 +80,8 @@ def recording_spec(task: RecordTask) -> RecordingSpec:
         end_wallclock=task.end_time.timestamp() if task.end_time else None,
         hls_append_to=_open_playlist(task),
         hls_endlist=task.hls_continue_duration == 0,
+        mute_skip=bool((task.mute_audio or {}).get("skip", False)),
+        mute_split_after=float((task.mute_audio or {}).get("split_after", 0)),
         snapshot_interval=float(task.snapshot["interval"]) if task.snapshot else None,
         snapshot_name_for=snapshot_namer(task),
     )
