@@ -103,26 +103,32 @@ def recorder_requeue_delay(*, refusals: int, rng: random.Random | None = None) -
 def recorders_reclaim(*, now: datetime | None = None) -> list[int]:
     """Watchdog (beat): a recorder that died with its worker is queued again.
 
-    Dead is: its heartbeat is older than ``LIVEREC_RECORDER_STALE_SECONDS``, or, as soon as it has missed one
-    beat, the kernel says no process on this host holds its spool's lock any more (``workers.spool_lock``: a
-    killed recorder is known dead at once, which takes seconds off every failover). It resumes from the spool
-    index (the chunks it wrote survive a kill), so a dead worker costs seconds of recording. A job queued long
-    ago and never started (a lost message) is queued again too: the claim in ``recorder_claim`` makes a second
-    delivery harmless.
+    Dead is: as soon as it has missed one beat, the kernel says no process on this host holds its spool's lock
+    any more (``workers.spool_lock``: a killed recorder is known dead at once, which takes seconds off every
+    failover), or, where this host cannot tell (the spool is on another host), its heartbeat is older than
+    ``LIVEREC_RECORDER_STALE_SECONDS``. A recorder whose lock is still held is alive however late its heartbeat:
+    an overloaded box starves the heartbeat thread too, and a second recorder would stand down at the lock
+    anyway. It resumes from the spool index (the chunks it wrote survive a kill), so a dead worker costs seconds
+    of recording. A job queued long ago and never started (a lost message) is queued again too: the claim in
+    ``recorder_claim`` makes a second delivery harmless.
     """
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.LIVEREC_RECORDER_STALE_SECONDS)
     missed_beat = now - timedelta(seconds=settings.LIVEREC_HEARTBEAT_SECONDS + 1.5)
-    dead = Q(recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=stale) | Q(
-        recorder_status=RecorderStatus.PENDING, updated__lt=now - PENDING_REQUEUE
-    )
-    unlocked = [
-        pk
-        for pk, public_id in PublishSession.objects.filter(
-            recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=missed_beat, heartbeat_at__gte=stale
-        ).values_list("pk", "public_id")[:200]
-        if spool_held(Path(settings.LIVEREC_SPOOL_DIR) / public_id) is False
-    ]
+    unlocked: list[int] = []
+    starved: list[int] = []
+    for pk, public_id in PublishSession.objects.filter(
+        recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=missed_beat
+    ).values_list("pk", "public_id")[:1000]:
+        held = spool_held(Path(settings.LIVEREC_SPOOL_DIR) / public_id)
+        if held is False:
+            unlocked.append(pk)
+        elif held is True:
+            starved.append(pk)
+    if starved:
+        log.info("recorders of sessions %s are late but hold their spool: starved, not dead", starved)
+    dead = Q(recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=stale) & ~Q(pk__in=starved)
+    dead |= Q(recorder_status=RecorderStatus.PENDING, updated__lt=now - PENDING_REQUEUE)
     if unlocked:
         dead |= Q(pk__in=unlocked, recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=missed_beat)
     reclaimed: list[int] = []
