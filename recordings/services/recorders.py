@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from deploy.record_wait import record_wait_mark
 from recordings.choices import FINAL_TASK_STATUSES, RecorderStatus, SessionStatus
 from recordings.constants import NOT_RECORDED
 from recordings.dispatch import RECORD_STREAM, send_after_commit, send_now
@@ -32,8 +33,22 @@ REFUSED_REQUEUE_MAX = 10.0
 
 
 def recorder_dispatch(*, session: PublishSession) -> None:
-    """Enqueue the one recorder of a new live session."""
+    """Enqueue the one recorder of a new live session, and tell the ingest's record janitor (when this host sees
+    the record folder) to keep the push's record file whole until the recorder comes: a recorder queued behind
+    full or starved workers still starts at the push's first keyframe."""
+    recorder_await_record(session=session)
     send_after_commit(RECORD_STREAM, session.pk)
+
+
+def recorder_await_record(*, session: PublishSession) -> bool:
+    """Mark the push's record file as awaited by a recorder (``deploy.record_wait``); False if not seen here."""
+    if not session.ingest_record_dir:
+        return False
+    return record_wait_mark(
+        record_dir=Path(session.ingest_record_dir),
+        stream_name=session.stream_name,
+        hook_time=session.started_at.timestamp(),
+    )
 
 
 def recorder_redispatch(*, session_id: int) -> bool:
@@ -89,6 +104,9 @@ def recorder_refused(*, session_id: int, reason: str) -> float | None:
             recorder_note=note, recorder_refusals=F("recorder_refusals") + 1, updated=now
         )
         refusals = session.recorder_refusals + 1  # the row is locked: no other refusal counted meanwhile
+    # This worker may see the ingest's record folder where the hook did not: keep the push's start for whoever
+    # takes the job.
+    recorder_await_record(session=session)
     return recorder_requeue_delay(refusals=refusals)
 
 
