@@ -102,6 +102,7 @@ class FileSeries:
         self.start = start
         self.emit = emit
         self.audio_only = fmt in ("aac", "mp3") or spec.record_type == "audio"
+        self.muxer = MUXERS[fmt]
         self.file: _File | None = None
         self.finished = False
         self._has_video = False
@@ -139,6 +140,17 @@ class FileSeries:
                 self._fail(exc, cp.wall)
         except Exception as exc:  # noqa: BLE001 - one bad file must not kill the recording
             self._fail(exc, cp.wall)
+
+    def transcoding(self) -> bool:
+        """True while files cut here are still being made elsewhere (``Mp3Series``): not announced yet."""
+        return False
+
+    def poll(self, *, wait: bool = False) -> None:
+        """Announce the files made elsewhere that are ready (``Mp3Series``); nothing to do here."""
+
+    def oldest_seq(self) -> int | None:
+        """The spool chunk the oldest file not announced yet starts in (kept until it is: crash safety)."""
+        return self.file.first_seq if self.file is not None and self.file.first_seq >= 0 else None
 
     def finish(self) -> None:
         if not self.finished:
@@ -197,7 +209,7 @@ class FileSeries:
         )
         os.close(fd)
         tmp = Path(tmp_name)
-        container: Any = av.open(str(tmp), "w", format=MUXERS[self.fmt], options=dict(MUX_OPTIONS.get(self.fmt, {})))
+        container: Any = av.open(str(tmp), "w", format=self.muxer, options=dict(MUX_OPTIONS.get(self.fmt, {})))
         f = _File(
             tmp=tmp,
             container=container,
