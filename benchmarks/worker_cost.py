@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._proc import Measured, cpu_seconds
+from benchmarks._proc import CLK_TCK, Measured, _stat_fields
 from benchmarks.record_cost import make_bench_clip
 from benchmarks.soak import CALLBACK_KEY, Proc, configure_environment, log, log_has, settled, wait_for
 
@@ -58,13 +58,16 @@ def group_pids(pgid: int) -> list[int]:
 
 
 class GroupCpu:
-    """CPU seconds of every process of a process group, children that come and go included (a child that exits
-    loses at most its last sampling period)."""
+    """CPU seconds of every process of a process group, children that come and go included: a process's own
+    CPU while it is seen, plus what its parent collected of children it waited for (``cutime``/``cstime``) that
+    were never seen (an MP3 encode shorter than the sampling period), without counting a seen child twice."""
 
-    def __init__(self, pgid: int, period: float = 0.5) -> None:
+    def __init__(self, pgid: int, period: float = 0.25) -> None:
         self.pgid = pgid
         self.period = period
-        self.last: dict[int, float] = {}
+        self.own: dict[int, float] = {}
+        self.waited: dict[int, float] = {}
+        self.parent: dict[int, int] = {}
         self.procs_seen: set[int] = set()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -72,11 +75,20 @@ class GroupCpu:
 
     def sample(self) -> float:
         with self._lock:
+            alive = set()
             for pid in group_pids(self.pgid):
                 with contextlib.suppress(OSError, IndexError, ValueError):
-                    self.last[pid] = max(self.last.get(pid, 0.0), cpu_seconds(pid))
+                    f = _stat_fields(pid)
+                    self.parent[pid] = int(f[1])
+                    self.own[pid] = max(self.own.get(pid, 0.0), (int(f[11]) + int(f[12])) / CLK_TCK)
+                    self.waited[pid] = max(self.waited.get(pid, 0.0), (int(f[13]) + int(f[14])) / CLK_TCK)
                     self.procs_seen.add(pid)
-            return sum(self.last.values())
+                    alive.add(pid)
+            total = sum(self.own.values())
+            for pid, waited in self.waited.items():
+                seen_and_gone = sum(self.own[c] for c, pp in self.parent.items() if pp == pid and c not in alive)
+                total += max(0.0, waited - seen_and_gone)
+            return total
 
     def _run(self) -> None:
         while not self._stop.wait(self.period):

@@ -13,6 +13,8 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import shutil
+import subprocess
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,6 +29,8 @@ MP3_ENCODER_OPTIONS = {"compression_level": "7"}
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 #: Processes of the pool (``LIVEREC_MP3_PROCESSES``; default: one per core but one, at least one).
 PROCESSES_ENV = "LIVEREC_MP3_PROCESSES"
+#: The ffmpeg binary that encodes (default: the one on PATH; none: PyAV in process).
+FFMPEG_ENV = "LIVEREC_FFMPEG"
 #: How much lower than the recorders the encoders run (``nice``): they use idle CPU first.
 NICENESS = 10
 
@@ -35,15 +39,45 @@ _pool_lock = threading.Lock()
 
 
 def transcode_to_mp3(adts_path: str, mp3_path: str, bit_rate: int) -> float:
-    """Decode the ADTS file and encode it to ``mp3_path``; returns the seconds of audio encoded (LAME adds no
-    time: its priming and padding are marked as such). Runs in a pool process."""
+    """Encode the ADTS file to ``mp3_path``; returns the seconds of audio encoded (LAME adds no time: its
+    priming and padding are marked as such). Runs in a pool process.
+
+    With the system's ``ffmpeg`` (``LIVEREC_FFMPEG`` or the one on PATH) when there is one: the libmp3lame
+    that PyAV's wheel bundles is about 3.4 times slower at the same settings (120 s of stereo in 1.87 s of CPU
+    against 0.55 s on this box); else in process with PyAV.
+    """
+    source_rate, channels, seconds = _audio_of(adts_path)
+    rate = source_rate if source_rate in MP3_RATES else 48000
+    layout = "mono" if channels == 1 else "stereo"
+    ffmpeg = os.environ.get(FFMPEG_ENV) or shutil.which("ffmpeg")
+    if ffmpeg:
+        subprocess.run(
+            [
+                ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", adts_path, "-map", "0:a:0",
+                "-c:a", "libmp3lame", "-b:a", str(bit_rate),
+                "-compression_level", MP3_ENCODER_OPTIONS["compression_level"], "-ar", str(rate),
+                "-ac", "1" if layout == "mono" else "2", "-f", "mp3", mp3_path,
+            ],
+            check=True, capture_output=True, timeout=3600,
+        )  # fmt: skip
+        return seconds
+    return _encode_in_process(adts_path, mp3_path, bit_rate, rate, layout)
+
+
+def _audio_of(adts_path: str) -> tuple[int, int, float]:
+    """Sample rate, channels and seconds of an ADTS file, from its packets (no decoding)."""
+    with av.open(adts_path) as source:
+        audio: Any = source.streams.audio[0]
+        rate, channels = audio.codec_context.sample_rate, audio.codec_context.channels or 2
+        ticks = sum(packet.duration or 0 for packet in source.demux(audio) if packet.size)
+        return rate, channels, float(ticks * audio.time_base) if audio.time_base else 0.0
+
+
+def _encode_in_process(adts_path: str, mp3_path: str, bit_rate: int, rate: int, layout: str) -> float:
     seconds = 0.0
     samples = 0
     with av.open(adts_path) as source, av.open(mp3_path, "w", format="mp3") as target:
         audio: Any = source.streams.audio[0]
-        ctx = audio.codec_context
-        rate = ctx.sample_rate if ctx.sample_rate in MP3_RATES else 48000
-        layout = "mono" if (ctx.channels or 2) == 1 else "stereo"
         out: Any = target.add_stream("libmp3lame", rate=rate, layout=layout, options=dict(MP3_ENCODER_OPTIONS))
         out.codec_context.bit_rate = bit_rate
         for packet in source.demux(audio):

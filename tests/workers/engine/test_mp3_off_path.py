@@ -4,6 +4,7 @@ stream never wait for it (issue 17 item 2)."""
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 from concurrent.futures import Future
@@ -56,3 +57,16 @@ def test_the_other_formats_never_wait_for_mp3(monkeypatch: pytest.MonkeyPatch, r
     assert [f.format for f in run.events.files] == ["flv"] * 3 + ["mp3"] * 3
     assert run.events.finished == ["r"], "the recording finishes once its MP3 files are out"
     assert sum(f.duration for f in run.events.of("mp3")) == pytest.approx(12, abs=0.1)
+
+
+def test_without_a_system_ffmpeg_the_encode_falls_back_to_pyav(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, audio_clip: Path
+) -> None:
+    adts = tmp_path / "a.aac"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(audio_clip), "-c", "copy", str(adts)], check=True)
+    by_cli = mp3_transcode.transcode_to_mp3(str(adts), str(tmp_path / "cli.mp3"), 128_000)
+    monkeypatch.delenv(mp3_transcode.FFMPEG_ENV, raising=False)
+    monkeypatch.setattr(mp3_transcode.shutil, "which", lambda name: None)
+    by_pyav = mp3_transcode.transcode_to_mp3(str(adts), str(tmp_path / "pyav.mp3"), 128_000)
+    assert by_cli == pytest.approx(by_pyav, abs=1e-6) == pytest.approx(10, abs=0.05)
+    assert media_duration(tmp_path / "cli.mp3") == pytest.approx(media_duration(tmp_path / "pyav.mp3"), abs=0.03)
