@@ -3,7 +3,7 @@
 The series cuts its files exactly as the other formats do (same packets, same names, same bounds), but writes
 each one as a copy of its AAC packets into a temporary ADTS file; when the file is cut, the pool encodes that
 to MP3 in another process and the file is announced once the encode is done. A user waits for an MP3 file the
-time of its encode after the file's end (about 1 s per minute of audio on one core, more while the box is busy);
+time of its encode after the file's end (about 0.3 s of one core per minute of audio, more while the box is busy);
 the other formats and the stream's spool never wait for it.
 """
 
