@@ -57,6 +57,8 @@ def recorder_redispatch(*, session_id: int) -> bool:
         pk=session_id, status=SessionStatus.LIVE, recorder_status__in=(RecorderStatus.DONE, RecorderStatus.FAILED)
     ).update(recorder_status=RecorderStatus.PENDING, updated=timezone.now())
     if claimed:
+        session = PublishSession.objects.only("ingest_record_dir", "stream_name", "started_at").get(pk=session_id)
+        recorder_await_record(session=session)  # it follows the record file: keep the file whole until it comes
         send_after_commit(RECORD_STREAM, session_id)
     return bool(claimed)
 
