@@ -4,7 +4,8 @@ The worker is throttled the way a CPU cgroup quota or ``cpulimit`` does it, with
 process group: first for longer than the janitor's keep window while a push begins (its recorder is queued and
 not started), then in stretches longer than the heartbeat's stale age during the push. nginx-rtmp goes on writing
 the push to its record file meanwhile. Every pushed frame must be in the files, no file fails, the watchdog never
-takes the starved recorder for dead, and no second recorder is started.
+takes the starved recorder for dead, and no second recorder is started; the MP3 (encoded in the worker's pool)
+is whole too.
 """
 
 from __future__ import annotations
@@ -69,7 +70,14 @@ def test_a_starved_worker_records_every_frame_late_with_one_recorder(
     app = App.objects.create(name="starved")
     Domain.objects.create(app=app, name="127.0.0.1")
     template = RecordTemplate.objects.create(
-        app=app, name="t", flv_enabled=True, flv_record_interval=8, mp4_enabled=True, mp4_record_interval=3600
+        app=app,
+        name="t",
+        flv_enabled=True,
+        flv_record_interval=8,
+        mp4_enabled=True,
+        mp4_record_interval=3600,
+        mp3_enabled=True,
+        mp3_record_interval=3600,
     )
     RecordRule.objects.create(app=app, template=template)
     worker = worker_processes()
@@ -115,3 +123,5 @@ def test_a_starved_worker_records_every_frame_late_with_one_recorder(
         frames = sum(video_frames(f.local_path) for f in files if f.format == fmt)
         print(f"starved worker: {fmt} holds {frames} of {pushed} pushed frames")
         assert pushed - 2 <= frames <= pushed + 2, (fmt, frames, pushed)
+    mp3 = [f for f in files if f.format == "mp3"]
+    assert len(mp3) == 1 and mp3[0].duration == pytest.approx(PUSHED, abs=0.1), "the MP3, encoded aside, is whole"
