@@ -2,10 +2,10 @@
 
 nginx-rtmp writes every push to ``<record_dir>/<name>-<unix time>.flv`` (``deploy.nginx_config``). A recorder on
 this host follows that file and punches out what it read; a file nobody follows (no rule, no look-back, no
-window open yet) is trimmed here to its head (FLV header and codec headers) plus the last ``keep_seconds`` of
-media, so a recorder that starts later (a highlight, a window opening) still finds the keyframe it needs
-(``workers.engine.follow.trim_record``). Runs beside nginx: in :class:`deploy.nginx_process.NginxRtmp` and in
-``python -m deploy.nginx_rtmp --record-dir``.
+window open yet) and that no queued recorder waits for (``deploy.record_wait``) is trimmed here to its head
+(FLV header and codec headers) plus the last ``keep_seconds`` of media, so a recorder that starts later (a
+highlight, a window opening) still finds the keyframe it needs (``workers.engine.follow.trim_record``). Runs
+beside nginx: in :class:`deploy.nginx_process.NginxRtmp` and in ``python -m deploy.nginx_rtmp --record-dir``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import logging
 import threading
 from pathlib import Path
 
+from deploy.record_wait import awaited_files
 from workers.engine.follow import trim_record
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,10 @@ class RecordJanitor:
     def sweep(self) -> int:
         """One pass; returns the bytes released."""
         released = 0
+        awaited = awaited_files(self.record_dir)
         for path in sorted(self.record_dir.glob("*.flv")):
+            if path.name in awaited:
+                continue  # a recorder is queued for this push: its start must still be there when it comes
             try:
                 released += trim_record(path, keep_seconds=self.keep_seconds)
             except OSError as exc:  # a file that vanished or cannot be punched: the next pass tries again

@@ -233,17 +233,37 @@ def task_hls_sync(*, task: RecordTask, playlist: Path) -> int:
         return 0
     backend = backend_for(storage_config(task_storage(task), app_id=task.app_id))
     ledger = playlist.with_name(f".{playlist.stem}.stored")
-    done = set(ledger.read_text().split()) if ledger.exists() else set()
+    try:
+        done = set(ledger.read_text().split())
+    except FileNotFoundError:
+        done = set()
     sent = 0
     for segment in sorted(playlist.parent.glob(f"{playlist.stem}_*.ts")):
         if segment.name in done:
             continue
-        backend.upload(segment, object_key(playlist.stem, "m3u8", segment.name), content_type=content_type(segment))
+        if not _upload_if_still_there(backend, segment, object_key(playlist.stem, "m3u8", segment.name)):
+            continue  # the recording finished meanwhile: its final upload owns the playlist now
         done.add(segment.name)
         sent += 1
-    ledger.write_text("\n".join(sorted(done)))
-    backend.upload(playlist, object_key(playlist.stem, "m3u8"), content_type=content_type(playlist))
+    try:
+        ledger.write_text("\n".join(sorted(done)))
+    except FileNotFoundError:
+        return sent
+    _upload_if_still_there(backend, playlist, object_key(playlist.stem, "m3u8"))
     return sent
+
+
+def _upload_if_still_there(backend: StorageBackend, path: Path, key: str) -> bool:
+    """Upload a file of a live playlist; False, not an error, when it is gone: a sync that ran late (a loaded
+    box) finds the segments of a finished recording moved or deleted by the final upload, which sends them."""
+    try:
+        backend.upload(path, key, content_type=content_type(path))
+    except (OSError, StorageError):
+        if path.exists():
+            raise
+        log.info("live HLS upload: %s is gone (the recording finished); left to the final upload", path.name)
+        return False
+    return True
 
 
 def record_file_backup(*, file_id: int, error: str) -> None:

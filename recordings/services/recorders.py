@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from deploy.record_wait import record_wait_mark
 from recordings.choices import FINAL_TASK_STATUSES, RecorderStatus, SessionStatus
 from recordings.constants import NOT_RECORDED, TAKEN_OVER
 from recordings.dispatch import RECORD_STREAM, send_after_commit, send_now
@@ -32,8 +33,22 @@ REFUSED_REQUEUE_MAX = 10.0
 
 
 def recorder_dispatch(*, session: PublishSession) -> None:
-    """Enqueue the one recorder of a new live session."""
+    """Enqueue the one recorder of a new live session, and tell the ingest's record janitor (when this host sees
+    the record folder) to keep the push's record file whole until the recorder comes: a recorder queued behind
+    full or starved workers still starts at the push's first keyframe."""
+    recorder_await_record(session=session)
     send_after_commit(RECORD_STREAM, session.pk)
+
+
+def recorder_await_record(*, session: PublishSession) -> bool:
+    """Mark the push's record file as awaited by a recorder (``deploy.record_wait``); False if not seen here."""
+    if not session.ingest_record_dir:
+        return False
+    return record_wait_mark(
+        record_dir=Path(session.ingest_record_dir),
+        stream_name=session.stream_name,
+        hook_time=session.started_at.timestamp(),
+    )
 
 
 def recorder_redispatch(*, session_id: int) -> bool:
@@ -42,6 +57,8 @@ def recorder_redispatch(*, session_id: int) -> bool:
         pk=session_id, status=SessionStatus.LIVE, recorder_status__in=(RecorderStatus.DONE, RecorderStatus.FAILED)
     ).update(recorder_status=RecorderStatus.PENDING, updated=timezone.now())
     if claimed:
+        session = PublishSession.objects.only("ingest_record_dir", "stream_name", "started_at").get(pk=session_id)
+        recorder_await_record(session=session)  # it follows the record file: keep the file whole until it comes
         send_after_commit(RECORD_STREAM, session_id)
     return bool(claimed)
 
@@ -90,6 +107,9 @@ def recorder_refused(*, session_id: int, reason: str) -> float | None:
             recorder_note=note, recorder_refusals=F("recorder_refusals") + 1, updated=now
         )
         refusals = session.recorder_refusals + 1  # the row is locked: no other refusal counted meanwhile
+    # This worker may see the ingest's record folder where the hook did not: keep the push's start for whoever
+    # takes the job.
+    recorder_await_record(session=session)
     return recorder_requeue_delay(refusals=refusals)
 
 
@@ -104,26 +124,32 @@ def recorder_requeue_delay(*, refusals: int, rng: random.Random | None = None) -
 def recorders_reclaim(*, now: datetime | None = None) -> list[int]:
     """Watchdog (beat): a recorder that died with its worker is queued again.
 
-    Dead is: its heartbeat is older than ``LIVEREC_RECORDER_STALE_SECONDS``, or, as soon as it has missed one
-    beat, the kernel says no process on this host holds its spool's lock any more (``workers.spool_lock``: a
-    killed recorder is known dead at once, which takes seconds off every failover). It resumes from the spool
-    index (the chunks it wrote survive a kill), so a dead worker costs seconds of recording. A job queued long
-    ago and never started (a lost message) is queued again too: the claim in ``recorder_claim`` makes a second
-    delivery harmless.
+    Dead is: as soon as it has missed one beat, the kernel says no process on this host holds its spool's lock
+    any more (``workers.spool_lock``: a killed recorder is known dead at once, which takes seconds off every
+    failover), or, where this host cannot tell (the spool is on another host), its heartbeat is older than
+    ``LIVEREC_RECORDER_STALE_SECONDS``. A recorder whose lock is still held is alive however late its heartbeat:
+    an overloaded box starves the heartbeat thread too, and a second recorder would stand down at the lock
+    anyway. It resumes from the spool index (the chunks it wrote survive a kill), so a dead worker costs seconds
+    of recording. A job queued long ago and never started (a lost message) is queued again too: the claim in
+    ``recorder_claim`` makes a second delivery harmless.
     """
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.LIVEREC_RECORDER_STALE_SECONDS)
     missed_beat = now - timedelta(seconds=settings.LIVEREC_HEARTBEAT_SECONDS + 1.5)
-    dead = Q(recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=stale) | Q(
-        recorder_status=RecorderStatus.PENDING, updated__lt=now - PENDING_REQUEUE
-    )
-    unlocked = [
-        pk
-        for pk, public_id in PublishSession.objects.filter(
-            recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=missed_beat, heartbeat_at__gte=stale
-        ).values_list("pk", "public_id")[:200]
-        if spool_held(Path(settings.LIVEREC_SPOOL_DIR) / public_id) is False
-    ]
+    unlocked: list[int] = []
+    starved: list[int] = []
+    for pk, public_id in PublishSession.objects.filter(
+        recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=missed_beat
+    ).values_list("pk", "public_id")[:1000]:
+        held = spool_held(Path(settings.LIVEREC_SPOOL_DIR) / public_id)
+        if held is False:
+            unlocked.append(pk)
+        elif held is True:
+            starved.append(pk)
+    if starved:
+        log.info("recorders of sessions %s are late but hold their spool: starved, not dead", starved)
+    dead = Q(recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=stale) & ~Q(pk__in=starved)
+    dead |= Q(recorder_status=RecorderStatus.PENDING, updated__lt=now - PENDING_REQUEUE)
     if unlocked:
         dead |= Q(pk__in=unlocked, recorder_status=RecorderStatus.RUNNING, heartbeat_at__lt=missed_beat)
     reclaimed: list[int] = []

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from deploy.record_janitor import RecordJanitor
+from deploy.record_wait import EXPIRES_SECONDS, WAITING_DIR, awaited_files, record_wait_clear, record_wait_mark
 from tests.support.hook_receiver import HookReceiver
 from tests.support.media import push_generated
 from tests.support.ports import free_port, wait_port, wait_port_closed
@@ -67,3 +68,29 @@ def test_the_cli_with_a_record_dir_runs_nginx_and_trims_its_record_files(tmp_pat
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_the_record_file_of_a_push_a_queued_recorder_waits_for_is_left_whole(tmp_path: Path, clip6: Path) -> None:
+    """A recorder queued behind full or starved workers still finds the push's start (issue 17)."""
+    if follow._fallocate.func is None:
+        pytest.skip("this filesystem cannot punch holes")
+    hook = 1_700_000_000.4
+    awaited, other = tmp_path / "queued-1700000001.flv", tmp_path / "nobody-1700000001.flv"
+    for path in (awaited, other):
+        path.write_bytes(clip6.read_bytes())
+    assert record_wait_mark(record_dir=tmp_path, stream_name="queued", hook_time=hook)
+    janitor = RecordJanitor(tmp_path, keep_seconds=2)
+    assert janitor.sweep() > 0
+    assert awaited.stat().st_blocks * 512 >= clip6.stat().st_size, "the awaited file keeps every byte"
+    assert other.stat().st_blocks * 512 < clip6.stat().st_size * 0.7, "a file nothing waits for is trimmed"
+    record_wait_clear(record_dir=tmp_path, stream_name="queued", hook_time=hook)
+    assert janitor.sweep() > 0, "once the recorder is done with it, it is trimmed like any other"
+    assert awaited.stat().st_blocks * 512 < clip6.stat().st_size * 0.7
+
+
+def test_a_marker_nobody_removed_expires(tmp_path: Path) -> None:
+    assert record_wait_mark(record_dir=tmp_path, stream_name="gone", hook_time=1_700_000_000)
+    assert "gone-1700000000.flv" in awaited_files(tmp_path, now=time.time())
+    assert awaited_files(tmp_path, now=time.time() + EXPIRES_SECONDS + 1) == set()
+    assert not any((tmp_path / WAITING_DIR).iterdir()), "the expired marker is removed"
+    assert record_wait_mark(record_dir=tmp_path / "elsewhere", stream_name="x", hook_time=1) is False

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client, override_settings
 
+from deploy.record_wait import awaited_files
 from recordings.choices import SessionStatus, TaskKind, TaskStatus
 from recordings.dispatch import RECORD_STREAM, ingest_queue
 from recordings.models import PublishSession, RecordTask
@@ -264,3 +265,19 @@ def test_the_ingest_record_folder_comes_from_the_hook_url(world: dict[str, Any],
     response = client.post(f"{NGINX}&{urlencode({'record_dir': record_dir})}", form)
     assert response.status_code == 200
     assert PublishSession.objects.get().ingest_record_dir == stored
+
+
+def test_a_recorded_push_marks_its_record_file_as_awaited_until_the_recorder_comes(
+    world: dict[str, Any], tmp_path: Any
+) -> None:
+    """The ingest's janitor must not trim the start of a push whose recorder is still queued (issue 17)."""
+    record_dir = tmp_path / "record"
+    record_dir.mkdir()
+    form = {"call": "publish", "app": "live", "name": "demo", "tcurl": "rtmp://push.example.com/live", "addr": "1"}
+    form.update(signed("primary-key-1"))
+    response = Client().post(f"{NGINX}&{urlencode({'record_dir': str(record_dir)})}", form)
+    assert response.status_code == 200
+    started = int(PublishSession.objects.get().started_at.timestamp())
+    assert f"demo-{started}.flv" in awaited_files(record_dir)
+    assert f"demo-{started + 2}.flv" in awaited_files(record_dir), "nginx names the file a moment after the hook"
+    assert f"other-{started}.flv" not in awaited_files(record_dir)

@@ -79,7 +79,7 @@ def running_session(app: App, heartbeat_age: float) -> PublishSession:
 
 
 @pytest.mark.django_db
-def test_the_watchdog_reclaims_a_recorder_whose_lock_is_gone_after_one_missed_beat(
+def test_the_watchdog_reclaims_a_recorder_whose_lock_is_gone_and_never_a_starved_one(
     tmp_path: Path, holders: list
 ) -> None:
     app = App.objects.create(name="watchdog")
@@ -94,8 +94,11 @@ def test_the_watchdog_reclaims_a_recorder_whose_lock_is_gone_after_one_missed_be
         (tmp_path / beating.public_id / LOCK_NAME).touch()
         elsewhere = running_session(app, heartbeat_age=4)  # its spool is on another host: heartbeats decide
         stale = running_session(app, heartbeat_age=9)  # on another host, stale: reclaimed by its heartbeat
+        starved = running_session(app, heartbeat_age=60)  # an overloaded box: no beat for a minute, lock held
+        holders.append(hold_lock(tmp_path / starved.public_id))
         reclaimed = recorders_reclaim()
     assert sorted(reclaimed) == sorted([killed.pk, stale.pk])
     statuses = dict(PublishSession.objects.values_list("pk", "recorder_status"))
     assert statuses[killed.pk] == statuses[stale.pk] == RecorderStatus.PENDING
     assert statuses[alive.pk] == statuses[beating.pk] == statuses[elsewhere.pk] == RecorderStatus.RUNNING
+    assert statuses[starved.pk] == RecorderStatus.RUNNING, "a starved recorder is not taken for dead"

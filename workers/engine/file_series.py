@@ -103,6 +103,7 @@ class FileSeries:
         self.emit = emit
         self.audio_only = fmt in ("aac", "mp3") or spec.record_type == "audio"
         self.video_only = not self.audio_only and spec.record_type == "noaudio"
+        self.muxer = MUXERS[fmt]
         self.file: _File | None = None
         self.finished = False
         self._has_video = False
@@ -133,14 +134,66 @@ class FileSeries:
                 self._open(cp, chunk)
             assert self.file is not None
             self._write(self.file, cp)
+        except av.FFmpegError as exc:
+            if self.file is not None and self.file.packets:
+                self._cut_after_error(exc, cp, chunk, start_point)
+            else:
+                self._fail(exc, cp.wall)
         except Exception as exc:  # noqa: BLE001 - one bad file must not kill the recording
             self._fail(exc, cp.wall)
+
+    def transcoding(self) -> bool:
+        """True while files cut here are still being made elsewhere (``Mp3Series``): not announced yet."""
+        return False
+
+    def poll(self, *, wait: bool = False) -> None:
+        """Announce the files made elsewhere that are ready (``Mp3Series``); nothing to do here."""
+
+    def oldest_seq(self) -> int | None:
+        """The spool chunk the oldest file not announced yet starts in (kept until it is: crash safety)."""
+        return self.file.first_seq if self.file is not None and self.file.first_seq >= 0 else None
 
     def finish(self) -> None:
         if not self.finished:
             self.finished = True
             if self.file is not None:
                 self._close(end_wall=None)
+
+    def _cut_after_error(self, exc: av.FFmpegError, cp: ChunkPacket, chunk: ChunkData, start_point: bool) -> None:
+        """The muxer refused a packet (``ArgumentError ... returned 22``) of a file that already holds packets:
+        what it holds is good, and every packet is still in the spool. So the file ends before this packet and
+        the next one starts here (or at the next start point when this packet is none): a muxer error costs at
+        most the packets up to the next keyframe, never the file."""
+        log.warning(
+            "%s %s: the muxer refused a packet (%s); the file is cut there", self.spec.recording_id, self.fmt, exc
+        )
+        self._close(end_wall=cp.wall)
+        self.start = cp.wall - EPS if start_point else cp.wall + EPS
+        if not start_point:
+            return
+        try:
+            self._open(cp, chunk)
+            assert self.file is not None
+            self._write(self.file, cp)
+        except Exception as again:  # noqa: BLE001 - the packet itself is bad: drop it, not a file
+            log.warning("%s %s: packet dropped: %s", self.spec.recording_id, self.fmt, again)
+            self._discard()
+            self.start = cp.wall + EPS
+
+    def _discard(self) -> None:
+        """Throw away the open file without a trace when it holds nothing; else close it as it is."""
+        f = self.file
+        if f is None:
+            return
+        if f.packets:
+            self._close(end_wall=None)
+            return
+        self.file = None
+        try:
+            f.container.close()
+        except Exception:  # an empty file is thrown away anyway
+            log.debug("closing an empty file", exc_info=True)
+        f.tmp.unlink(missing_ok=True)
 
     # --- files ---
 
@@ -157,7 +210,7 @@ class FileSeries:
         )
         os.close(fd)
         tmp = Path(tmp_name)
-        container: Any = av.open(str(tmp), "w", format=MUXERS[self.fmt], options=dict(MUX_OPTIONS.get(self.fmt, {})))
+        container: Any = av.open(str(tmp), "w", format=self.muxer, options=dict(MUX_OPTIONS.get(self.fmt, {})))
         f = _File(
             tmp=tmp,
             container=container,

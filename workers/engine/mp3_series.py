@@ -1,138 +1,101 @@
-"""MP3 files of one recording: the engine's one transcode (AAC decoded, encoded with libmp3lame)."""
+"""MP3 files of one recording: the engine's one transcode, done away from the recorder (``mp3_transcode``).
+
+The series cuts its files exactly as the other formats do (same packets, same names, same bounds), but writes
+each one as a copy of its AAC packets into a temporary ADTS file; when the file is cut, the pool encodes that
+to MP3 in another process and the file is announced once the encode is done. A user waits for an MP3 file the
+time of its encode after the file's end (about 0.3 s of one core per minute of audio, more while the box is busy);
+the other formats and the stream's spool never wait for it.
+"""
 
 from __future__ import annotations
 
 import logging
-from fractions import Fraction
-from typing import Any
+import os
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
 
-import av
-import numpy as np
-
-from workers.engine.datatypes import TS_HZ, RecordingSpec
-from workers.engine.file_series import TS_TIME_BASE, Emit, FileSeries, _File
-from workers.engine.media import ChunkData, ChunkPacket
+from workers.engine import mp3_transcode
+from workers.engine.datatypes import PackagedFile, RecordingSpec
+from workers.engine.file_series import Emit, FileSeries, final_path
 
 log = logging.getLogger(__name__)
 
-# LAME's quality/speed knob (``lame -q``; 0 slowest .. 9 fastest; its default is 3). The MP3 is the engine's one
-# transcode and was half of the recorder's CPU (benchmarks/REPORT.md); -q 7 ("fast, ok quality" in LAME's
-# docs) halves the encoder's time at the same bitrate.
-MP3_ENCODER_OPTIONS = {"compression_level": "7"}
-MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
-#: Muted audio (SPEC.md ``mute_audio``): every sample below -60 dBFS, for at least a second.
-MUTE_PEAK = 10 ** (-60 / 20)
-MUTE_MIN_SECONDS = 1.0
 
+@dataclass
+class _Encoding:
+    """One MP3 file cut and handed to the pool."""
 
-def is_muted(frame: Any) -> bool:
-    """Every sample of the decoded frame below -60 dBFS (full scale: 1.0 for float samples, the type's max else)."""
-    data = frame.to_ndarray()
-    if not data.size:
-        return True
-    peak = float(np.max(np.abs(data.astype(np.float64))))
-    if data.dtype.kind in "iu":
-        peak /= float(np.iinfo(data.dtype).max)
-    return peak < MUTE_PEAK
+    future: Future[float]
+    adts: Path
+    mp3: Path
+    start_wall: float
+    end_wall: float
+    first_seq: int
 
 
 class Mp3Series(FileSeries):
-    """MP3 files: the one transcode (AAC decoded, libmp3lame encoded).
-
-    The decoder lives as long as the series so a cut does not drop the
-    decoder's priming; each file gets its own encoder so it stands alone.
-    """
+    """MP3 files: AAC packets copied to ADTS by the packager, encoded by ``mp3_transcode``'s pool."""
 
     def __init__(self, spec: RecordingSpec, fmt: str, interval: float, start: float, emit: Emit) -> None:
         super().__init__(spec, fmt, interval, start, emit)
-        self._decoder: Any = None
-        self._decoder_codec: str | None = None
-        self._mute = spec.mute_skip or spec.mute_split_after > 0
-        self._muted: list[Any] = []  # decoded frames of the muted stretch going on, not yet written or dropped
-        self._muted_seconds = 0.0
-        self._chunk: ChunkData | None = None
+        self.muxer = "adts"
+        self.encoding: list[_Encoding] = []
 
-    def feed(self, cp: ChunkPacket, chunk: ChunkData) -> None:
-        self._chunk = chunk  # a split opens the next file on this packet
-        super().feed(cp, chunk)
+    def transcoding(self) -> bool:
+        return bool(self.encoding)
 
-    def _add_streams(self, f: _File, templates: dict[str, Any]) -> None:
-        tmpl = templates["audio"].codec_context
-        if self._decoder is None or self._decoder_codec != tmpl.name:
-            self._decoder = av.CodecContext.create(tmpl.name, "r")
-            if tmpl.extradata:
-                self._decoder.extradata = tmpl.extradata
-            self._decoder_codec = tmpl.name
-        rate = tmpl.sample_rate if tmpl.sample_rate in MP3_RATES else 48000
-        layout = "mono" if (tmpl.channels or 2) == 1 else "stereo"
-        st = f.container.add_stream("libmp3lame", rate=rate, layout=layout, options=dict(MP3_ENCODER_OPTIONS))
-        st.codec_context.bit_rate = self.spec.mp3_bitrate
-        f.out["audio"] = st
-        f.extra["samples"] = 0
-        f.extra["seconds"] = 0.0
+    def oldest_seq(self) -> int | None:
+        """The spool chunk the oldest file not announced yet starts in: kept until it is (crash safety)."""
+        seqs = [e.first_seq for e in self.encoding if e.first_seq >= 0]
+        if self.file is not None and self.file.first_seq >= 0:
+            seqs.append(self.file.first_seq)
+        return min(seqs, default=None)
 
-    def _write(self, f: _File, cp: ChunkPacket) -> None:
-        st = f.out["audio"]
-        pkt = cp.packet
-        pkt.time_base = TS_TIME_BASE
-        pkt.dts = cp.dts
-        pkt.pts = cp.pts
-        try:
-            frames = self._decoder.decode(pkt)
-        except av.FFmpegError as exc:
-            # A corrupt AAC frame is skipped, not worth the whole file.
-            log.debug("mp3: skipping an undecodable packet: %s", exc)
-            frames = []
-        if self._mute:
-            self._write_muting(f, cp, frames)
+    def _close(self, end_wall: float | None) -> None:
+        f = self.file
+        if f is None or not f.packets:
+            super()._close(end_wall)
             return
-        for frame in frames:
-            self._encode(f, st, frame)
-        f.packets += 1
-        f.end_wall = max(f.end_wall, cp.wall + cp.duration / TS_HZ)
-
-    def _encode(self, f: _File, st: Any, frame: Any) -> None:
-        frame.pts = f.extra["samples"]
-        frame.time_base = Fraction(1, frame.sample_rate)
-        f.extra["samples"] += frame.samples
-        f.extra["seconds"] += frame.samples / frame.sample_rate
-        f.container.mux(st.encode(frame))
-
-    def _write_muting(self, f: _File, cp: ChunkPacket, frames: list[Any]) -> None:
-        """Muted frames wait; a loud one decides: a short stretch is written, a long one dropped (``mute_skip``),
-        and one of ``mute_split_after`` seconds or more ends the file: the loud frame starts the next one."""
-        for frame in frames:
-            if is_muted(frame):
-                self._muted.append(frame)
-                self._muted_seconds += frame.samples / frame.sample_rate
-                continue
-            split_after = self.spec.mute_split_after
-            if split_after > 0 and self._muted_seconds >= split_after and f.packets:
-                self._muted, self._muted_seconds = [], 0.0
-                self._close(end_wall=None)
-                assert self._chunk is not None
-                self._open(cp, self._chunk)
-                assert self.file is not None
-                f = self.file
-            self._flush_muted(f)
-            self._encode(f, f.out["audio"], frame)
-            f.packets += 1
-            f.end_wall = max(f.end_wall, cp.wall + cp.duration / TS_HZ)
-
-    def _flush_muted(self, f: _File) -> None:
-        keep = not self.spec.mute_skip or self._muted_seconds < MUTE_MIN_SECONDS
-        for frame in self._muted if keep else ():
-            self._encode(f, f.out["audio"], frame)
-        self._muted, self._muted_seconds = [], 0.0
-
-    def _duration(self, f: _File) -> float:
-        """The audio it was given (LAME adds no time: its priming and padding are marked as such)."""
-        return float(f.extra["seconds"])
-
-    def _close_container(self, f: _File) -> None:
-        if self._mute:
-            self._flush_muted(f)
+        self.file = None
+        end = f.end_wall if end_wall is None else max(end_wall, f.start_wall)
+        mp3 = f.tmp.with_name(f.tmp.name.replace(".mp3.part", ".lame.mp3.part"))
         try:
-            f.container.mux(f.out["audio"].encode(None))
-        finally:
             f.container.close()
+            future = mp3_transcode.submit(str(f.tmp), str(mp3), self.spec.mp3_bitrate)
+        except Exception as exc:  # noqa: BLE001 - one bad file must not kill the recording
+            f.tmp.unlink(missing_ok=True)
+            self.emit(self._error_file(f.start_wall, end, exc))
+            return
+        self.encoding.append(_Encoding(future, f.tmp, mp3, f.start_wall, end, f.first_seq))
+
+    def poll(self, *, wait: bool = False) -> None:
+        """Announce the files whose encode is done, in their order (all of them, waiting, when ``wait``)."""
+        while self.encoding and (wait or self.encoding[0].future.done()):
+            e = self.encoding.pop(0)
+            try:
+                seconds = e.future.result()
+                name = self.spec.name_for(self.fmt, e.start_wall, e.end_wall)
+                path = final_path(self.spec.output_dir, name, "mp3")
+                os.replace(e.mp3, path)
+            except Exception as exc:  # noqa: BLE001
+                e.mp3.unlink(missing_ok=True)
+                self.emit(self._error_file(e.start_wall, e.end_wall, exc))
+                continue
+            finally:
+                e.adts.unlink(missing_ok=True)
+            self.emit(
+                PackagedFile(
+                    recording_id=self.spec.recording_id,
+                    format=self.fmt,
+                    path=path,
+                    start_wallclock=e.start_wall,
+                    end_wallclock=e.end_wall,
+                    duration=round(seconds, 6),
+                    size=path.stat().st_size,
+                    video_codec=None,
+                    audio_codec="mp3",
+                    width=None,
+                    height=None,
+                )
+            )

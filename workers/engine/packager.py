@@ -16,6 +16,7 @@ from workers.engine.errors import PackagingError
 from workers.engine.file_series import EPS, MAX_LEAD, FileSeries
 from workers.engine.hls_series import HlsSeries
 from workers.engine.media import ChunkData, read_chunk
+from workers.engine.mp3_mute_series import MutedMp3Series
 from workers.engine.mp3_series import Mp3Series
 from workers.engine.snapshot import Snapshotter, default_snapshot_name
 from workers.engine.spool import Spool
@@ -57,7 +58,8 @@ class RecordingJob:
             if fmt == "hls":
                 self.hls = HlsSeries(spec, start, emit)
             elif fmt == "mp3":
-                self.series.append(Mp3Series(spec, fmt, interval, start, emit))
+                mp3 = MutedMp3Series if spec.mute_skip or spec.mute_split_after > 0 else Mp3Series
+                self.series.append(mp3(spec, fmt, interval, start, emit))
             else:
                 self.series.append(FileSeries(spec, fmt, interval, start, emit))
 
@@ -102,8 +104,16 @@ class RecordingJob:
 
         Keeping the chunks of unfinished files means a killed worker's successor can package them again.
         """
-        open_starts = [w.file.first_seq for w in self.series if w.file is not None and w.file.first_seq >= 0]
+        open_starts = [seq for w in self.series if (seq := w.oldest_seq()) is not None]
         return min([self.cursor, *open_starts])
+
+    def transcoding(self) -> bool:
+        """Files of it are still being encoded away from the packager (MP3): the recording is not finished."""
+        return any(w.transcoding() for w in self.series)
+
+    def poll(self, *, wait: bool = False) -> None:
+        for w in self.series:
+            w.poll(wait=wait)
 
     def finish(self) -> None:
         if self.done:
@@ -177,7 +187,9 @@ class Packager:
                 self._process_chunk(info, group)
             for job in group:
                 job.cursor = seq + 1
-        for job in [j for j in self.jobs.values() if j.done]:
+        for job in self.jobs.values():
+            job.poll()
+        for job in [j for j in self.jobs.values() if j.done and not j.transcoding()]:
             self._finish(job)
         self.spool.release(self.keep_from())
 
@@ -189,7 +201,7 @@ class Packager:
         self.spool.release(self.keep_from())
 
     def keep_from(self) -> int:
-        cursors = [j.oldest_needed_seq() for j in self.jobs.values() if not j.done]
+        cursors = [j.oldest_needed_seq() for j in self.jobs.values() if not j.done or j.transcoding()]
         return min(cursors) if cursors else self.spool.last_closed_seq + 1
 
     def _process_chunk(self, info: ChunkInfo, group: list[RecordingJob]) -> None:
@@ -216,6 +228,7 @@ class Packager:
 
     def _finish(self, job: RecordingJob) -> None:
         job.finish()
+        job.poll(wait=True)  # a recording is finished once its last MP3 file is encoded and announced
         if self.jobs.pop(job.spec.recording_id, None) is not None:
             self.finished_ids.add(job.spec.recording_id)
             self.on_finished(job.spec.recording_id)

@@ -122,6 +122,12 @@ class StreamRecorder:
         self.source.stop()
 
     @property
+    def follows_ingest_record(self) -> bool:
+        """True when it reads the ingest's record file: it ends by itself once nginx closes the file, after the
+        file's last byte. Stopping it at the push's end instead would cut the tail of a push it is behind on."""
+        return self.source.follower is not None
+
+    @property
     def stats(self) -> StreamStats:
         with self._stats_lock:
             return replace(self._stats)

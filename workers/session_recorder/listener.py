@@ -73,7 +73,9 @@ class SessionListener(RecorderListener):
         if session.status == SessionStatus.ENDED:
             now = time.monotonic()
             self.ended_seen_at = self.ended_seen_at or now
-            if now - self.ended_seen_at >= END_GRACE_SECONDS:
+            # A recorder that reads the ingest's record file ends at its last byte by itself, however far behind
+            # an overloaded box left it: only an RTMP pull is stopped after the grace.
+            if now - self.ended_seen_at >= END_GRACE_SECONDS and not self.recorder.follows_ingest_record:
                 self.recorder.stop()
         for task in (
             RecordTask.objects.select_related("session")

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from deploy.record_wait import record_wait_clear
 from recordings.choices import FINAL_TASK_STATUSES
 from recordings.models import PublishSession, RecordTask
 from recordings.services import (
@@ -78,6 +79,7 @@ def _record_claimed_session(session: PublishSession) -> None:
     }
     if not tasks and not session_needs_spool(session=session, now=timezone.now()):
         session_recorder_finished(session_id=session_id)
+        _release_record(session)
         return
     spool_dir = Path(settings.LIVEREC_SPOOL_DIR) / session.public_id
     listener = SessionListener(session, tasks)
@@ -107,6 +109,17 @@ def _record_claimed_session(session: PublishSession) -> None:
         close_old_connections()
         session_recorder_finished(session_id=session_id, error=error)
         clean_spool(spool_dir)
+        _release_record(session)
+
+
+def _release_record(session: PublishSession) -> None:
+    """Done with the push's record file: the ingest's janitor may trim it again (``deploy.record_wait``)."""
+    if session.ingest_record_dir:
+        record_wait_clear(
+            record_dir=Path(session.ingest_record_dir),
+            stream_name=session.stream_name,
+            hook_time=session.started_at.timestamp(),
+        )
 
 
 def _ingest_record(session: PublishSession, chunks: Path) -> IngestRecord | None:

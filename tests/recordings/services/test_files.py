@@ -19,6 +19,7 @@ from recordings.services import (
     record_file_upload,
     task_hls_sync,
 )
+from recordings.services import files as files_service
 from tests.conftest import Tenant
 from tests.recordings.test_uploads import T0, bucket_name, dirs, make_world, packaged, receiver, s3  # noqa: F401
 from tests.support.hook_receiver import HookReceiver
@@ -161,3 +162,35 @@ def test_deleting_a_file_in_backup_drops_its_spooled_copy_and_asks_no_storage(
     record_file_delete(file=file)
     assert not staging.exists()
     assert not RecordFile.objects.filter(pk=file.pk).exists()
+
+
+def test_a_late_live_sync_skips_segments_already_gone(
+    tenant: Tenant,
+    dirs: Path,  # noqa: F811
+    receiver: HookReceiver,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sync that runs late on a loaded box finds the recording finished and its files moved: not an error."""
+    task = make_world(tenant, receiver, None)
+    playlist = HlsPlaylistWriter(dirs / "spool" / "tasks" / task.public_id / "s1_late.m3u8")
+    grow(playlist, 3)
+    real_backend_for = files_service.backend_for
+
+    def finishing_meanwhile(config: Any) -> Any:
+        backend = real_backend_for(config)
+        upload = backend.upload
+
+        def upload_then_finish(path: Path, key: str, **kwargs: Any) -> Any:
+            stored_object = upload(path, key, **kwargs)
+            for segment in playlist.path.parent.glob("s1_late_*.ts"):  # the final upload took them all away
+                segment.unlink()
+            playlist.path.unlink(missing_ok=True)
+            return stored_object
+
+        monkeypatch.setattr(backend, "upload", upload_then_finish)
+        return backend
+
+    monkeypatch.setattr(files_service, "backend_for", finishing_meanwhile)
+    assert task_hls_sync(task=task, playlist=playlist.path) == 1, "what was there is sent; the rest is skipped"
+    media = dirs / "media" / f"app{tenant.app.pk}"
+    assert (media / "s1_late_0.ts").exists() and not (media / "s1_late_1.ts").exists()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from deploy.record_wait import awaited_files, record_wait_clear
 from recordings.choices import RecorderStatus
 from recordings.models import PublishSession
-from recordings.services import recorder_claim, recorder_refused
+from recordings.services import recorder_claim, recorder_redispatch, recorder_refused
 from recordings.services.recorders import REFUSED_REQUEUE_MAX, recorder_requeue_delay
 from tests.conftest import Tenant
 
@@ -54,3 +56,19 @@ def test_the_requeue_delay_never_exceeds_its_cap_with_jitter() -> None:
     for refusals in range(0, 40):
         delay = recorder_requeue_delay(refusals=refusals, rng=rng)
         assert 0.8 <= delay <= REFUSED_REQUEUE_MAX * 1.2
+
+
+def test_a_recorder_queued_for_a_push_keeps_its_record_file_whole(tenant: Tenant, tmp_path: Path) -> None:
+    """A worker that turns the job down, and a recorder queued again for a new recording, mark the push's
+    record file as awaited: the ingest's janitor leaves it whole until the recorder comes (issue 17)."""
+    session = waiting_session(tenant)
+    PublishSession.objects.filter(pk=session.pk).update(ingest_record_dir=str(tmp_path))
+    recorder_refused(session_id=session.pk, reason="worker w/1 is full")
+    hook = int(session.started_at.timestamp())
+    assert awaited_files(tmp_path) >= {f"s1-{hook}.flv", f"s1-{hook + 5}.flv"}
+    record_wait_clear(record_dir=tmp_path, stream_name="s1", hook_time=session.started_at.timestamp())
+    assert awaited_files(tmp_path) == set()
+
+    PublishSession.objects.filter(pk=session.pk).update(recorder_status=RecorderStatus.DONE, status="live")
+    assert recorder_redispatch(session_id=session.pk)
+    assert f"s1-{hook}.flv" in awaited_files(tmp_path)
