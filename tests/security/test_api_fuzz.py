@@ -99,7 +99,8 @@ def api_key(transactional_db: None, settings: Any) -> str:
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: the same examples every run, so CI judges the code, not the draw (explore with the CLI).
+@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_generated_requests_pass_every_check(case: Any, api_key: str, live_server: Any) -> None:
     """Over real HTTP (the live server): the schema is read in-process, requests go through the network stack."""
     case.call_and_validate(
