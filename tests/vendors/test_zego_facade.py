@@ -157,3 +157,47 @@ def test_update_layout_and_unknown_tasks(made: NewVendorKey) -> None:
     assert call(made, "UpdateLayout", {"TaskId": "nope"})["Code"] == 1001
     assert call(made, "StopRecord", {})["Code"] == 2
     assert call(made, "StopRecord", b"{not json")["Code"] == 100000012
+
+
+def test_output_formats_mute_split_and_cos_storage_map_onto_the_recording(made: NewVendorKey) -> None:
+    cos = {
+        "Vendor": 3,
+        "Region": "ap-guangzhou",
+        "Bucket": "rec-1250000000",
+        "AccessKeyId": "A",
+        "AccessKeySecret": "S",
+    }
+    shots = call(
+        made,
+        "StartRecord",
+        {
+            **start_body(),
+            "RecordOutputParams": {"OutputFileFormat": "jpg", "SnapshotInterval": 5},
+            "StorageParams": cos,
+        },
+    )
+    recording = CloudRecording.objects.get(public_id=shots["Data"]["TaskId"])
+    assert (recording.formats, recording.snapshot) == ({}, {"interval": 5})
+    assert recording.storage is not None and (recording.storage.provider, recording.storage.region) == (
+        "cos",
+        "ap-guangzhou",
+    )
+    mp3 = call(
+        made,
+        "StartRecord",
+        {
+            **start_body(StreamType=1, RecordMuteAudio=2, RecordMuteAudioSplitThreshold=5),
+            "RoomId": "room2",
+            "RecordOutputParams": {"OutputFileFormat": "mp3"},
+        },
+    )
+    recording = CloudRecording.objects.get(public_id=mp3["Data"]["TaskId"])
+    assert recording.mute_audio == {"skip": True, "split_after": 5} and list(recording.formats) == ["mp3"]
+    refused = call(
+        made,
+        "StartRecord",
+        {**start_body(StreamType=1), "RoomId": "room3", "RecordOutputParams": {"OutputFileFormat": "jpg"}},
+    )
+    assert refused["Code"] == 2 and "`RecordOutputParams.OutputFileFormat`" in refused["Message"]
+    muted_mp4 = call(made, "StartRecord", {**start_body(RecordMuteAudio=2), "RoomId": "room4"})
+    assert muted_mp4["Code"] == 2 and "`RecordInputParams.RecordMuteAudio`" in muted_mp4["Message"]
