@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from vendors.agora import views
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path(SESSION + "update", views.update, name="agora-update"),
     path(SESSION + "updateLayout", views.update_layout, name="agora-update-layout"),
     path(SESSION + "stop", views.stop, name="agora-stop"),
+    re_path(r"", views.no_route, name="agora-no-route"),
 ]

@@ -68,6 +68,7 @@ FIELD_NAMES = {
 }
 RESOURCE_HOURS = (1, 720, 72)
 _ROOM_ID = re.compile(ROOM_ID_PATTERN)
+NO_ROUTE = "no Route matched with those values"
 
 
 class GatewayError(Exception):
@@ -208,7 +209,7 @@ def _endpoint(method: str, action: Callable[..., tuple[int, Any]]) -> Callable[.
     def view(request: HttpRequest, appid: str, **path: str) -> JsonResponse:
         ids = {"resourceId": path.get("rid", ""), "sid": path.get("sid", "")}
         if request.method != method:
-            return JsonResponse({"message": "no Route matched with those values"}, status=404)
+            return JsonResponse({"message": NO_ROUTE}, status=404)
         try:
             return _run(request, appid, action, *path.values())
         except GatewayError as exc:
@@ -224,6 +225,12 @@ def _endpoint(method: str, action: Callable[..., tuple[int, Any]]) -> Callable[.
             )
 
     return view
+
+
+@csrf_exempt
+def no_route(request: HttpRequest) -> JsonResponse:
+    """Any other path under ``/agora/``, as Agora's gateway answers it."""
+    return JsonResponse({"message": NO_ROUTE}, status=404)
 
 
 acquire = _endpoint("POST", _acquire)
