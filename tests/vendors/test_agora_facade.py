@@ -204,3 +204,22 @@ def test_s3_storage_creates_a_target_once_and_reuses_it(api: Agora, made: NewVen
     cos = {"vendor": 3, "region": 3, "bucket": "files-1250000000", "accessKey": "a", "secretKey": "s"}
     started(api, {**HLS_MP4, "storageConfig": cos}, cname="class11")
     assert StorageTarget.objects.get(app=made.key.app, provider="cos").region == "ap-guangzhou"
+
+
+def test_a_stop_after_the_idle_end_is_404_not_49(api: Agora) -> None:
+    rid, sid = started(api)
+    CloudRecording.objects.filter(public_id=sid).update(status="finished", reason="max_idle_time")
+    response = api.post(f"resourceid/{rid}/sid/{sid}/mode/individual/stop", {"cname": ROOM, "uid": "527841"})
+    assert (response.status_code, response.json()["code"]) == (404, 404)
+
+
+def test_update_reads_each_medium_from_its_own_list(api: Agora) -> None:
+    rid, sid = started(api, {**HLS_MP4, "recordingConfig": {"subscribeAudioUids": ["1001"]}})
+    update = {"streamSubscribe": {"videoUidList": {"subscribeVideoUids": ["1002"], "subscribeAudioUids": ["9"]}}}
+    body = {"cname": ROOM, "uid": "527841", "clientRequest": update}
+    assert api.post(f"resourceid/{rid}/sid/{sid}/mode/individual/update", body).status_code == 200
+    recording = CloudRecording.objects.get(public_id=sid)
+    assert (recording.subscribe_audio, recording.subscribe_video) == (["1001"], ["1002"])
+    empty = {"cname": ROOM, "uid": "527841", "clientRequest": {"streamSubscribe": {}}}
+    refused = api.post(f"resourceid/{rid}/sid/{sid}/mode/individual/update", empty)
+    assert (refused.json()["code"], "streamSubscribe" in refused.json()["reason"]) == (2, True)

@@ -45,3 +45,5 @@ def test_the_agora_snippet_works_as_written(live_server: Any) -> None:
     assert done.stdout == "status 4\nfiles []\n", "no stream pushed: waiting (4), then stopped with no file"
     recording = CloudRecording.objects.get(app=app)
     assert (recording.room_id, recording.status, set(recording.formats)) == ("class7", "finished", {"hls", "mp4"})
+    assert (recording.stream_type, recording.subscribe_video, recording.max_idle_time) == ("audio_video", None, 60)
+    assert recording.subscribe_audio == ["1001"]

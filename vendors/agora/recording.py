@@ -14,7 +14,7 @@ from typing import Any
 from liverecord.models import App
 from recordings.choices import FileStatus, TaskRecordType
 from recordings.models import PublishSession, RecordFile
-from rooms.choices import FINAL_STATUSES, CloudStatus
+from rooms.choices import FINAL_STATUSES, CloudStatus, EndReason
 from rooms.constants import MAX_IDLE_TIME_MAX, MAX_IDLE_TIME_MIN, SUBSCRIPTION_LIST_MAX
 from rooms.models import CloudRecording
 from rooms.services import cloud_recording_create, cloud_recording_stop, cloud_recording_update_subscription
@@ -192,27 +192,36 @@ def recording_update(*, key: VendorKey, recording: CloudRecording, mode: Mode, r
     subscribe = request.obj("streamSubscribe", required=True)
     assert subscribe is not None
     lists: dict[str, list[str] | None] = {}
-    for part in ("audioUidList", "videoUidList"):
-        given = subscribe.obj(part)
-        if given is not None:
-            lists.update(_lists(key, recording.room_id, given))
-            for name, ours in LISTS.items():
-                if name in given.data and ours not in lists:
-                    lists[ours] = None
+    for medium in ("Audio", "Video"):
+        given = subscribe.obj(f"{medium.lower()}UidList")
+        if given is None:
+            continue
+        for name in (f"subscribe{medium}Uids", f"unSubscribe{medium}Uids"):
+            if name in given.data:
+                lists[LISTS[name]] = _uid_streams(
+                    key, recording.room_id, given.strings(name, max_items=SUBSCRIPTION_LIST_MAX)
+                )
     if not lists:
         raise invalid("clientRequest.streamSubscribe", "needs audioUidList or videoUidList")
     cloud_recording_update_subscription(recording=recording, lists=lists)
 
 
 def recording_stop(*, recording: CloudRecording, mode: Mode, request: Params) -> tuple[dict[str, Any], bool]:
-    """(serverResponse, whether any file was recorded); a repeated stop is a ConflictError (49)."""
+    """(serverResponse, whether any user published); a repeated stop is a ConflictError (49), a stop after the
+    session ended by itself (``maxIdleTime``, the 24 h limit) is 404 as Agora answers for an exited session.
+
+    The file list is that of the files made so far: the last files of streams still live are made after the stop
+    (``uploadingStatus`` is then ``unknown``; query is 404 from then on, as Agora's).
+    """
     mode.check()
     if request.has("async_stop") and not isinstance(request.data["async_stop"], bool):
         raise invalid(request.name("async_stop"), "must be a boolean")
+    if recording.status in FINAL_STATUSES and recording.reason != EndReason.STOPPED:
+        raise not_found(f"the recording session (it ended: {recording.reason})")
     recording = cloud_recording_stop(recording=recording)
     files = file_list(recording)
     stored = [f for f in files if f["isPlayable"]]
     uploading = "uploaded" if files and len(stored) == len(files) else "unknown"
     if RecordFile.objects.filter(task__cloud_recording_id=recording.public_id, status=FileStatus.BACKUP).exists():
         uploading = "backuped"
-    return {"fileListMode": "json", "fileList": files, "uploadingStatus": uploading}, bool(files)
+    return {"fileListMode": "json", "fileList": files, "uploadingStatus": uploading}, recording.streams.exists()
