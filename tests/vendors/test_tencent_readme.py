@@ -39,6 +39,6 @@ def test_the_tencent_snippet_works_as_written(live_server: Any) -> None:
         [sys.executable, "-c", tencent_block()], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
-    template_id, task_id = re.fullmatch(r"template (\d+) task (\w+)\n", done.stdout).groups()  # type: ignore[union-attr]
+    template_id, task_id = re.fullmatch(r"template (\d+) task ([\w-]+)\n", done.stdout).groups()  # type: ignore[union-attr]
     assert RecordRule.objects.get(app=made.key.app).template_id == int(template_id)
     assert RecordTask.objects.get(public_id=task_id).stream_name == "class42"
