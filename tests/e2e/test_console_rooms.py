@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from liverecord.models import App
 from recordings.choices import FINAL_TASK_STATUSES, FileStatus, SessionStatus
 from recordings.models import PublishSession, RecordTask, Snapshot
-from rooms.models import CloudRecording, CloudRecordingStream
+from rooms.models import CloudRecordingStream
 from rooms.services import cloud_recording_create
 from rules.models import Domain
 from tests.e2e.conftest import settled_files, wait_until
