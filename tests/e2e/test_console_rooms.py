@@ -73,9 +73,14 @@ def test_cloud_recordings_in_the_console_with_a_live_room(
             lambda: (
                 PublishSession.objects.filter(room_id=ROOM, status=SessionStatus.LIVE).count() == 2
                 and CloudRecordingStream.objects.filter(recording=recording, task__isnull=False).count() == 2
+                and Snapshot.objects.filter(task__cloud_recording_id=recording.public_id, status=FileStatus.STORED)
+                .values("stream_name")
+                .distinct()
+                .count()
+                == 2
             ),
             20,
-            "both pushes live in the room, each recorded",
+            "both pushes live in the room, each recorded and snapshotted",
         )
         context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
         page = context.new_page()
@@ -91,6 +96,10 @@ def test_cloud_recordings_in_the_console_with_a_live_room(
         fits(page, "live sessions")
         rooms = page.eval_on_selector_all("#result_list td.field-room", "els => els.map(e => e.textContent.trim())")
         assert sorted(rooms) == [f"{ROOM} (u1)", f"{ROOM} (u2)"], rooms
+        thumbs = page.eval_on_selector_all(
+            "#result_list img.snapshot-thumb", "els => els.map(img => img.complete && img.naturalWidth)"
+        )
+        assert thumbs == [PUSHED_WIDTH, PUSHED_WIDTH], "each live stream's newest snapshot is its thumbnail"
         page.click("#result_list tr:has-text('live/alice') a.session-room")
         page.wait_for_url(f"**/admin/rooms/cloudrecording/?room_id={ROOM}")
         assert page.locator("#result_list tbody tr").count() == 1
