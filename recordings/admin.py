@@ -9,8 +9,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
@@ -113,7 +115,7 @@ class PublishSessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = [
         "stream",
         "thumbnail",
-        "room_id",
+        "room",
         "status",
         "recorder",
         "video",
@@ -141,6 +143,15 @@ class PublishSessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="snapshot")
     def thumbnail(self, obj: PublishSession) -> SafeString | str:
         return session_thumbnail(obj)
+
+    @admin.display(description="room", ordering="room_id")
+    def room(self, obj: PublishSession) -> SafeString | str:
+        """The room a push joined (``?room=``), linking to the room's cloud recordings, and its user."""
+        if not obj.room_id:
+            return "—"
+        url = f"{reverse('admin:rooms_cloudrecording_changelist')}?{urlencode({'room_id': obj.room_id})}"
+        user = f" ({obj.user_id})" if obj.user_id else ""
+        return format_html('<a class="session-room" href="{}">{}</a>{}', url, obj.room_id, user)
 
     @admin.display(description="recorder", ordering="recorder_status")
     def recorder(self, obj: PublishSession) -> str:

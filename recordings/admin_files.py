@@ -42,6 +42,18 @@ _NOT_STORAGE = {*SOURCE_FIELDS, *MEDIA_FIELDS, "width", "height", "size", "durat
 STORAGE_FIELDS = ("status", *(f.name for f in RecordFile._meta.fields if f.name not in {*_NOT_STORAGE, "status"}))
 
 
+def player_context(file: RecordFile) -> dict[str, Any]:
+    """What the player fragment (``admin/recordings/player.html``) needs to play ``file`` in a page."""
+    element, script = PLAYERS.get(file.format, ("video", None))
+    return {
+        "element": element,
+        "format": file.format,
+        "src": file_url(file, base="/"),
+        "vendor_script": script,
+        "script": PLAYER_JS,
+    }
+
+
 @admin.register(RecordFile)
 class RecordFileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """The file browser: a read-only view of each file, with a player in the page."""
@@ -119,14 +131,7 @@ class RecordFileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         obj: RecordFile | None = None,
     ) -> HttpResponse:
         if obj is not None:
-            element, script = PLAYERS.get(obj.format, ("video", None))
-            context["player"] = {
-                "element": element,
-                "format": obj.format,
-                "src": file_url(obj, base="/"),
-                "vendor_script": script,
-                "script": PLAYER_JS,
-            }
+            context["player"] = player_context(obj)
             context["callbacks"] = obj.callbacks.prefetch_related("attempt_log").order_by("created")
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 

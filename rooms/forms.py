@@ -36,3 +36,20 @@ class CloudRecordingStartForm(forms.Form):
         domain: Domain = data.pop("domain")
         lists = {name: _names(data.pop(name)) for name in list(data) if name.endswith(("_audio", "_video"))}
         return {"app": domain.app, "domain": domain.name, **data, **lists}
+
+
+class CloudRecordingSubscriptionForm(forms.Form):
+    """The console's *update subscription*: the page shows the four lists as stored; what is posted replaces them
+    (a list emptied is cleared), and the service applies it to live streams at once."""
+
+    subscribe_audio = forms.CharField(required=False, help_text="Stream names, comma-separated.")
+    unsubscribe_audio = forms.CharField(required=False)
+    subscribe_video = forms.CharField(required=False)
+    unsubscribe_video = forms.CharField(required=False)
+
+    @classmethod
+    def initial_of(cls, recording: Any) -> dict[str, str]:
+        return {name: ", ".join(getattr(recording, name) or ()) for name in cls.base_fields}
+
+    def lists(self) -> dict[str, list[str] | None]:
+        return {name: _names(value) for name, value in self.cleaned_data.items()}

@@ -74,3 +74,36 @@ def test_the_console_starts_a_recording_with_the_services_checks(console: Client
     )
     again = console.post("/admin/rooms/cloudrecording/add/", {**form, "max_idle_time": 5})
     assert "already has a running single recording" in again.content.decode()
+
+
+def test_the_console_updates_the_subscription_through_the_service_and_stops_from_the_page(
+    console: Client, tenant: Tenant, domain: Domain
+) -> None:
+    push("alice", "room=class7&user=u1")
+    recording = cloud_recording_create(app=tenant.app, domain=domain.name, room_id="class7")
+    update = f"/admin/rooms/cloudrecording/{recording.pk}/update-subscription/"
+    assert console.get(update).status_code == 405, "a write is a POST"
+    refused = console.post(update, {"subscribe_video": "alice", "unsubscribe_video": "bob"}, follow=True)
+    assert "give subscribe_video or unsubscribe_video, not both" in refused.content.decode()
+    recording.refresh_from_db()
+    assert (recording.subscribe_video, recording.unsubscribe_video) == (None, None)
+    done = console.post(update, {"subscribe_audio": "alice, carol", "unsubscribe_video": "alice"}, follow=True)
+    assert "subscription updated" in done.content.decode()
+    recording.refresh_from_db()
+    assert (recording.subscribe_audio, recording.unsubscribe_video) == (["alice", "carol"], ["alice"])
+    page = console.get(f"/admin/rooms/cloudrecording/{recording.pk}/change/").content.decode()
+    assert 'value="alice, carol"' in page and 'id="object-action-stop"' in page and 'name="_save"' not in page
+
+    stopped = console.post(f"/admin/rooms/cloudrecording/{recording.pk}/stop/", follow=True)
+    status = CloudRecording.objects.get().status
+    assert status in (CloudStatus.STOPPING, CloudStatus.FINISHED)
+    assert f"Cloud recording {recording.public_id}: {status}." in stopped.content.decode()
+    late = console.post(update, {"subscribe_audio": "bob"}, follow=True)
+    assert f"the cloud recording is {status}" in late.content.decode()
+    assert CloudRecording.objects.get().subscribe_audio == ["alice", "carol"]
+
+
+def test_live_sessions_link_their_room_to_its_cloud_recordings(console: Client, domain: Domain) -> None:
+    push("alice", "room=class_7&user=u1")
+    page = console.get("/admin/recordings/publishsession/").content.decode()
+    assert '<a class="session-room" href="/admin/rooms/cloudrecording/?room_id=class_7">class_7</a> (u1)' in page

@@ -1,5 +1,6 @@
 /*
- * The admin file page's player: wires the page's <video>/<audio id="recordfile-player"> by its data-format.
+ * The admin's players: wires each <video>/<audio class="recordfile-player"> of the page by its data-format (the
+ * file page has one, a cloud recording's page one per file); an error shows in the note "<player id>-error".
  * MP4, AAC and MP3 play natively; HLS through hls.js (or natively where the browser can, as Safari does);
  * FLV through mpegts.js. The vendor script a format needs is loaded before this one by the page.
  */
@@ -7,7 +8,7 @@
   "use strict";
 
   function fail(el, message) {
-    var note = document.getElementById("recordfile-player-error");
+    var note = document.getElementById(el.id + "-error");
     if (note) {
       note.textContent = message;
       note.hidden = false;
@@ -74,10 +75,7 @@
   }
 
   function start() {
-    var el = document.getElementById("recordfile-player");
-    if (el && el.dataset.src) {
-      wire(el);
-    }
+    document.querySelectorAll(".recordfile-player[data-src]").forEach(wire);
   }
 
   if (document.readyState === "loading") {
