@@ -95,8 +95,16 @@ def test_a_room_in_single_mode_with_subscriptions_a_late_joiner_an_update_and_an
         assert recording.reason == "max_idle_time"
         assert 4.0 <= time.monotonic() - ended <= 16.0
         files = settled_files(30, count=4, task__cloud_recording_id=rec_id, format="mp4")
+        # The 333s of the end are delivered in parallel with the files' 100s: wait for both.
         got = wait_until(
-            lambda: (e := _events(receiver)) and len(e.get(CallbackEvent.FILE_STORED, [])) == 4 and e, 30, "callbacks"
+            lambda: (
+                (e := _events(receiver))
+                and len(e.get(CallbackEvent.FILE_STORED, [])) == 4
+                and len(e.get(CallbackEvent.CLOUD_RECORDING_STATUS, [])) == 4
+                and e
+            ),
+            30,
+            "callbacks",
         )
 
     by_user: dict[str, list[RecordFile]] = {}
