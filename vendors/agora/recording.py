@@ -8,6 +8,7 @@ stream. Mode ``mix`` is refused with code 2 until rooms record mixed recordings.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,10 +146,19 @@ def recording_start(*, key: VendorKey, mode: Mode, cname: str, request: Params) 
     )
 
 
+#: The shape of a sid: a cloud recording's public id (``recordings.ids.public_id``).
+SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{16}")
+
+
 def recording_of(*, app: App, sid: str, cname: str) -> CloudRecording:
-    """The recording a ``{sid}`` names, of this App and of the resource's channel (else 404)."""
-    recording = CloudRecording.objects.filter(app=app, public_id=sid[:16], room_id=cname).first()
-    if recording is None or len(sid) != len(recording.public_id):
+    """The recording a ``{sid}`` names, of this App and of the resource's channel (else 404).
+
+    A sid that cannot be a public id (16 URL-safe characters) is not looked up: PostgreSQL refuses a NUL in a
+    query, and the fuzz sends one."""
+    if not SID_PATTERN.fullmatch(sid):
+        raise not_found("the sid")
+    recording = CloudRecording.objects.filter(app=app, public_id=sid, room_id=cname).first()
+    if recording is None:
         raise not_found("the sid")
     return recording
 
